@@ -1,0 +1,116 @@
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
+import { ARTIFACT_SCHEMA_VERSION, type BuilderName } from '../src/artifact/schema.js';
+import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
+import { Hop3Error } from '../src/errors.js';
+import type { Logger } from '../src/log/logger.js';
+import { mergeManifest, type Manifest } from '../src/manifest/merge-manifest.js';
+import { withAppLock } from '../src/state/app-lock.js';
+import { appNameFromDir, appPaths, validateAppName } from '../src/state/hop3-home.js';
+import { loadBuilder } from './registry.js';
+import { digestSourceTree, listSourceTree } from './source-tree.js';
+import { detectToolchain, type Detection } from './toolchains/registry.js';
+
+export interface BuildRequest {
+  sourceDir: string;
+  /** App name; defaults to the directory name. */
+  name?: string;
+  /** Overrides `[build] builder`; default local. */
+  builder?: BuilderName;
+  /** Also write the artifact here. */
+  output?: string;
+  baseImage?: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  now?: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  artifact: Artifact;
+  /** The artifact inside the build's state dir. */
+  artifactFile: string;
+  manifest: Manifest;
+  detection: Detection;
+}
+
+/** The build half of the pipeline: config -> toolchain -> builder -> manifest merge -> frozen, saved artifact. */
+export async function buildApp(request: BuildRequest): Promise<BuildResult> {
+  const sourceDir = await resolveSourceDir(request.sourceDir);
+  const config = await loadAppConfig(sourceDir);
+  const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(sourceDir);
+  const builderName = request.builder ?? configuredBuilder(config);
+  const builder = await loadBuilder(builderName);
+  const detection = await detectToolchain(config);
+  const paths = appPaths(appName, request.env);
+  const log = request.log;
+  log.step(`building ${appName} from ${sourceDir} (${builderName} builder, ${detection.toolchain.name} toolchain: ${detection.reason})`);
+
+  const sourceEntries = await listSourceTree(sourceDir, config.toml?.parsed.build?.ignore ?? []);
+  const sourceDigest = await digestSourceTree(sourceDir, sourceEntries);
+  const now = (request.now ?? (() => new Date()))();
+
+  return withAppLock(paths, async () => {
+    const output = await builder.build({
+      appName,
+      sourceDir,
+      config,
+      toolchain: detection.toolchain,
+      paths,
+      sourceEntries,
+      sourceDigest,
+      ...(request.baseImage ? { baseImage: request.baseImage } : {}),
+      now,
+      env: request.env,
+      log,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    const manifest = mergeManifest({ config, defaults: output.defaults, workingDir: output.workingDir });
+    for (const warning of manifest.warnings) log.warn(warning);
+    const artifact = parseArtifact(
+      {
+        schema_version: ARTIFACT_SCHEMA_VERSION,
+        kind: detection.toolchain.name,
+        location: output.location,
+        runtime: manifest.runtime,
+        builder: builderName,
+        app_name: appName,
+        built_at: now.toISOString(),
+        build_id: output.buildId,
+        metadata: {
+          ...output.metadata,
+          source_dir: sourceDir,
+          source_digest: `sha256:${sourceDigest}`,
+          toolchain_reason: detection.reason,
+          provenance: manifest.provenance,
+        },
+      },
+      `artifact of ${appName}`,
+    );
+    const buildDir = paths.build(output.buildId);
+    await mkdir(buildDir, { recursive: true });
+    const artifactFile = path.join(buildDir, ARTIFACT_FILE_NAME);
+    await saveArtifact(artifactFile, artifact);
+    await saveArtifact(paths.latestArtifact, artifact);
+    if (request.output) await saveArtifact(path.resolve(request.output), artifact);
+    log.step(`built ${appName} ${output.buildId} -> ${request.output ? path.resolve(request.output) : artifactFile}`);
+    return { artifact, artifactFile, manifest, detection };
+  });
+}
+
+function configuredBuilder(config: AppConfig): BuilderName {
+  const builder = config.toml?.parsed.build?.builder;
+  return builder === undefined || builder === 'auto' ? 'local' : builder;
+}
+
+async function resolveSourceDir(dir: string): Promise<string> {
+  const resolved = path.resolve(dir);
+  const info = await stat(resolved).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new Hop3Error('BUILD_SOURCE_NOT_FOUND', `${resolved} is not a directory.`, {
+      hint: 'Pass the path of the app source directory, e.g. `hop3 build ./my-app`.',
+    });
+  }
+  return resolved;
+}

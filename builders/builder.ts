@@ -1,0 +1,52 @@
+import type { BuilderName } from '../src/artifact/schema.js';
+import type { AppConfig } from '../src/config/app-config.js';
+import type { Logger } from '../src/log/logger.js';
+import type { AppPaths } from '../src/state/hop3-home.js';
+import type { SourceEntry } from './source-tree.js';
+import type { Toolchain, ToolchainDefaults } from './toolchains/toolchain.js';
+
+export interface Availability {
+  usable: boolean;
+  /** Version or reason, shown by `hop3 doctor`. */
+  detail: string;
+  /** What to install or start when it is not usable. */
+  hint?: string;
+}
+
+/** Everything a builder needs, normalised once by the build pipeline. */
+export interface BuildContext {
+  appName: string;
+  /** Absolute path of the app's source directory; builders never modify it. */
+  sourceDir: string;
+  config: AppConfig;
+  toolchain: Toolchain;
+  paths: AppPaths;
+  /** The source files (hop3's excludes and `[build] ignore` applied), in a stable order. */
+  sourceEntries: readonly SourceEntry[];
+  /** Digest of those entries: equal sources, equal digest. */
+  sourceDigest: string;
+  /** `--base-image`, for builders that use one. */
+  baseImage?: string;
+  now: Date;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/** What a builder produced; the pipeline merges the manifest and writes the artifact. */
+export interface BuildOutput {
+  buildId: string;
+  /** A directory, a /nix/store path or an image reference. */
+  location: string;
+  /** Directory workers start in, as seen where the app runs. */
+  workingDir: string;
+  /** Toolchain-level defaults with paths as seen where the app runs. */
+  defaults: ToolchainDefaults;
+  metadata: Record<string, unknown>;
+}
+
+export interface Builder {
+  readonly name: BuilderName;
+  available(): Promise<Availability>;
+  build(ctx: BuildContext): Promise<BuildOutput>;
+}

@@ -1,0 +1,67 @@
+import { copyFile, mkdir, rm, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Hop3Error } from '../../src/errors.js';
+import type { Builder, BuildContext, BuildOutput } from '../builder.js';
+import type { SourceEntry } from '../source-tree.js';
+
+/** Sortable and unique per build: local builds are not reproducible (pip/npm resolve at build time). */
+function localBuildId(now: Date, sourceDigest: string): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${sourceDigest.slice(0, 8)}`;
+}
+
+/** Copy the (filtered) source into the build dir: builds never touch the user's directory. */
+async function copyTree(sourceDir: string, entries: readonly SourceEntry[], target: string): Promise<void> {
+  await mkdir(target, { recursive: true });
+  for (const entry of entries) {
+    const to = path.join(target, entry.path);
+    if (entry.type === 'dir') await mkdir(to, { recursive: true, mode: entry.mode });
+    else if (entry.type === 'symlink') await symlink(entry.linkTarget!, to);
+    else await copyFile(path.join(sourceDir, entry.path), to);
+  }
+}
+
+/** Builds on this host: source copy + toolchain install into `$HOP3_HOME/apps/<app>/builds/<build_id>/`. */
+export class LocalBuilder implements Builder {
+  readonly name = 'local' as const;
+
+  async available() {
+    return { usable: true, detail: `node ${process.version}; python/npm checked per toolchain` };
+  }
+
+  async build(ctx: BuildContext): Promise<BuildOutput> {
+    const { buildId, dir } = await this.createBuildDir(ctx);
+    const appRoot = path.join(dir, 'app');
+    try {
+      ctx.log.step(`copying source to ${appRoot}`);
+      await copyTree(ctx.sourceDir, ctx.sourceEntries, appRoot);
+      await ctx.toolchain.installLocal({ appRoot, config: ctx.config, env: ctx.env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      return {
+        buildId,
+        location: dir,
+        workingDir: appRoot,
+        defaults: await ctx.toolchain.defaults(ctx.config, { appRoot }),
+        metadata: {},
+      };
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true }); // a failed build leaves nothing half-made behind
+      throw error;
+    }
+  }
+
+  private async createBuildDir(ctx: BuildContext): Promise<{ buildId: string; dir: string }> {
+    await mkdir(ctx.paths.builds, { recursive: true });
+    const base = localBuildId(ctx.now, ctx.sourceDigest);
+    for (let attempt = 1; attempt <= 50; attempt++) {
+      const buildId = attempt === 1 ? base : `${base}.${attempt}`;
+      const dir = ctx.paths.build(buildId);
+      try {
+        await mkdir(dir); // not recursive: fails if another build took this id
+        return { buildId, dir };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+    throw new Hop3Error('BUILD_ID_EXHAUSTED', `Too many builds of ${ctx.appName} within one second.`, { hint: 'Retry in a second.' });
+  }
+}

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import dockerignore from '@balena/dockerignore';
+
+// CommonJS module typed as an ES default export: `.default` is the factory either way.
+const ignore = dockerignore.default;
+
+/** Never part of a build: VCS data, hop3 state, artifacts, and dependency dirs the build recreates. */
+export const HOP3_EXCLUDES = ['.git', '.hop3', 'BUILD_ARTIFACT.json', 'node_modules', '.venv', '__pycache__', '*.pyc'];
+
+export interface SourceEntry {
+  /** POSIX path relative to the root. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  size: number;
+  linkTarget?: string;
+}
+
+/** Entries of a source tree in a stable order, minus excludes (dockerignore syntax). */
+export async function listSourceTree(root: string, extraExcludes: readonly string[] = []): Promise<SourceEntry[]> {
+  const filter = ignore({ ignorecase: false }).add([...HOP3_EXCLUDES, ...extraExcludes]);
+  const entries: SourceEntry[] = [];
+  const walk = async (relDir: string): Promise<void> => {
+    const names = (await readdir(path.join(root, relDir))).sort();
+    for (const name of names) {
+      const rel = relDir === '' ? name : `${relDir}/${name}`;
+      if (filter.ignores(rel)) continue;
+      const stat = await lstat(path.join(root, rel));
+      if (stat.isDirectory()) {
+        entries.push({ path: rel, type: 'dir', mode: stat.mode & 0o7777, size: 0 });
+        await walk(rel);
+      } else if (stat.isSymbolicLink()) {
+        entries.push({ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: await readlink(path.join(root, rel)) });
+      } else if (stat.isFile()) {
+        entries.push({ path: rel, type: 'file', mode: stat.mode & 0o7777, size: stat.size });
+      }
+    }
+  };
+  await walk('');
+  return entries;
+}
+
+/** Content digest of a tree: paths, types, exec bits, link targets and file bytes (not mtimes or owners). */
+export async function digestSourceTree(root: string, entries: readonly SourceEntry[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const entry of entries) {
+    hash.update(`${entry.type}\0${entry.path}\0${entry.mode & 0o111 ? 'x' : '-'}\0${entry.linkTarget ?? ''}\0`);
+    if (entry.type === 'file') {
+      for await (const chunk of createReadStream(path.join(root, entry.path))) hash.update(chunk as Buffer);
+      hash.update('\0');
+    }
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,41 @@
+import type { AppConfig } from '../../src/config/app-config.js';
+import { Hop3Error } from '../../src/errors.js';
+import { generic } from './generic.js';
+import { node } from './node.js';
+import { python } from './python.js';
+import { staticSite } from './static.js';
+import type { Toolchain } from './toolchain.js';
+
+/** Detection order: a Procfile `static:` line wins, then language manifests, then a bare site, then any Procfile. */
+export const TOOLCHAINS: readonly Toolchain[] = [python, node, staticSite, generic];
+
+export interface Detection {
+  toolchain: Toolchain;
+  reason: string;
+  /** Why each earlier toolchain declined, for `inspect --explain`. */
+  declined: string[];
+}
+
+export async function detectToolchain(config: AppConfig): Promise<Detection> {
+  const named = config.toml?.parsed.build?.toolchain;
+  if (named) {
+    const toolchain = TOOLCHAINS.find((t) => t.name === named);
+    if (!toolchain) {
+      throw new Hop3Error('CONFIG_UNKNOWN_TOOLCHAIN', `${config.toml!.file}: [build] toolchain = "${named}" is not supported.`, {
+        file: config.toml!.file,
+        hint: `Use one of: ${TOOLCHAINS.map((t) => t.name).join(', ')}.`,
+      });
+    }
+    return { toolchain, reason: `[build] toolchain = "${named}" in ${config.toml!.file}`, declined: [] };
+  }
+  if (config.procfile?.parsed.staticDir) return { toolchain: staticSite, reason: `${config.procfile.file} has a static: line`, declined: [] };
+  const declined: string[] = [];
+  for (const toolchain of TOOLCHAINS) {
+    const reason = await toolchain.detect(config);
+    if (reason) return { toolchain, reason, declined };
+    declined.push(`${toolchain.name}: not detected`);
+  }
+  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no requirements.txt, pyproject.toml, package.json, index.html or Procfile.`, {
+    hint: 'Add a Procfile (`web: <command>`) or set `[build] toolchain` in hop3.toml.',
+  });
+}

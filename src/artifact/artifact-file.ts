@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import writeFileAtomic from 'write-file-atomic';
+import { Hop3Error } from '../errors.js';
+import { formatIssues } from '../validation.js';
+import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
+import { ARTIFACT_SCHEMA_VERSION, BuildArtifactSchema, type BuildArtifact } from './schema.js';
+
+export const ARTIFACT_FILE_NAME = 'BUILD_ARTIFACT.json';
+
+/** A validated, deeply frozen artifact: nothing downstream of the build can change it. */
+export type Artifact = DeepReadonly<BuildArtifact>;
+
+/** Validate an in-memory value (e.g. a builder's output) and freeze it. */
+export function parseArtifact(value: unknown, source = 'artifact'): Artifact {
+  checkVersion(value, source);
+  const result = BuildArtifactSchema.safeParse(value);
+  if (!result.success) {
+    throw new Hop3Error('ARTIFACT_INVALID', `${source} is not a valid build artifact: ${formatIssues(result.error.issues)}`, {
+      file: source,
+      hint: 'Rebuild the app with `hop3 build <dir>`; artifacts are written by hop3 and should not be edited by hand.',
+    });
+  }
+  return deepFreeze(result.data);
+}
+
+/** JSON with sorted keys and a trailing newline, so equal artifacts are byte-identical. */
+export function serializeArtifact(artifact: Artifact): string {
+  return `${JSON.stringify(sortKeys(artifact), null, 2)}\n`;
+}
+
+/** Write atomically (temp file + rename): readers never see a partial artifact. */
+export async function saveArtifact(file: string, artifact: Artifact): Promise<void> {
+  const checked = parseArtifact(artifact, file);
+  await writeFileAtomic(file, serializeArtifact(checked));
+}
+
+export async function loadArtifact(file: string): Promise<Artifact> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Hop3Error('ARTIFACT_NOT_FOUND', `Cannot read artifact ${file}: ${code === 'ENOENT' ? 'no such file' : String(error)}`, {
+      file,
+      cause: error,
+      hint: 'Build the app first with `hop3 build <dir> --output <file>`, or pass the right path to --artifact.',
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Hop3Error('ARTIFACT_INVALID_JSON', `Artifact ${file} is not valid JSON (${(error as Error).message}).`, {
+      file,
+      cause: error,
+      hint: 'The file is damaged or truncated: rebuild the app with `hop3 build <dir>`. hop3 never rebuilds silently over a corrupt artifact.',
+    });
+  }
+  return parseArtifact(json, file);
+}
+
+function checkVersion(value: unknown, source: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return; // the schema reports the type
+  const version = (value as Record<string, unknown>).schema_version;
+  if (version === undefined || version === ARTIFACT_SCHEMA_VERSION) return; // missing: the schema names the field
+  throw new Hop3Error(
+    'ARTIFACT_VERSION_UNSUPPORTED',
+    `${source} has schema_version ${JSON.stringify(version)}; this hop3 reads schema_version ${ARTIFACT_SCHEMA_VERSION}.`,
+    {
+      file: source,
+      hint:
+        typeof version === 'number' && version > ARTIFACT_SCHEMA_VERSION
+          ? 'It was written by a newer hop3: upgrade hop3, or rebuild the app with this one.'
+          : 'Rebuild the app with `hop3 build <dir>`.',
+    },
+  );
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}

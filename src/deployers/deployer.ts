@@ -1,0 +1,60 @@
+import type { Artifact } from '../artifact/artifact-file.js';
+import type { Logger } from '../log/logger.js';
+import type { AppPaths } from '../state/hop3-home.js';
+
+export interface DeployOptions {
+  paths: AppPaths;
+  /** Host port for the web worker (127.0.0.1). */
+  port: number;
+  /** Stay attached: stream worker output and stop them on SIGINT/SIGTERM. */
+  foreground?: boolean;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/** One started worker: a process group or a container. Same shape for every deployer (`status --json`). */
+export interface WorkerRecord {
+  name: string;
+  /** Process id (process deployer) or container id (container deployer). */
+  id: string;
+  /** Linux start time of the pid, so a reused pid is never signalled by mistake. */
+  startTicks?: number;
+  log?: string;
+}
+
+/** What is running for an app, written atomically to `run/state.json`. */
+export interface RunState {
+  app: string;
+  deployer: string;
+  build_id: string;
+  artifact: Artifact;
+  port: number;
+  url: string | null;
+  started_at: string;
+  workers: WorkerRecord[];
+}
+
+export interface WorkerStatus extends WorkerRecord {
+  running: boolean;
+}
+
+export interface LogOptions {
+  worker?: string;
+  lines: number;
+  follow: boolean;
+  write(chunk: string): void;
+  signal?: AbortSignal;
+}
+
+/** Runs artifacts. Picked by `accept(artifact)` alone; never looks at the source dir or detects a language. */
+export interface Deployer {
+  readonly name: string;
+  accept(artifact: Artifact): boolean;
+  /** Start the artifact's workers; on failure, what was started is stopped before the error is thrown. */
+  deploy(artifact: Artifact, options: DeployOptions): Promise<RunState>;
+  /** Resolves when foreground workers exit (only after `deploy` with `foreground`). */
+  stop(state: RunState, log: Logger): Promise<void>;
+  status(state: RunState): Promise<WorkerStatus[]>;
+  logs(state: RunState, paths: AppPaths, options: LogOptions): Promise<void>;
+}

@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { DEFAULT_HEALTHCHECK_TIMEOUT, type RuntimeConfig } from '../artifact/schema.js';
+import type { AppConfig } from '../config/app-config.js';
+import { envFromToml } from '../config/hop3-toml.js';
+import type { ToolchainDefaults } from '../../builders/toolchains/toolchain.js';
+
+/** Where a runtime value came from, lowest precedence first. */
+export type ValueSource = 'default' | 'toolchain' | 'Procfile' | 'hop3.toml';
+
+export interface Provenance {
+  source: ValueSource;
+  /** The file, when the value came from one (e.g. `hop3/hop3.toml`, `Procfile:3`). */
+  file?: string;
+}
+
+export interface Manifest {
+  runtime: RuntimeConfig;
+  /** Field path (`workers.web`, `env_vars.DEBUG`, `healthcheck_path`) -> origin. */
+  provenance: Record<string, Provenance>;
+  warnings: string[];
+}
+
+export interface ManifestInput {
+  config: AppConfig;
+  defaults: ToolchainDefaults;
+  /** Where the app runs; relative static paths are resolved against it. */
+  workingDir: string;
+}
+
+/**
+ * One layer of values with their origin. Layers are applied in precedence order,
+ * hop3.toml > Procfile > toolchain defaults, field by field (and key by key for maps).
+ */
+interface Layer {
+  origin: Provenance;
+  workers?: Record<string, string>;
+  env_vars?: Record<string, string>;
+  before_run?: string[];
+  static_paths?: Record<string, string>;
+  healthcheck_path?: string;
+  healthcheck_timeout?: number;
+}
+
+export function mergeManifest({ config, defaults, workingDir }: ManifestInput): Manifest {
+  const warnings: string[] = [];
+  const layers: Layer[] = [toolchainLayer(defaults)];
+  if (config.procfile) layers.push(procfileLayer(config, warnings));
+  if (config.toml) layers.push(tomlLayer(config));
+
+  const provenance: Record<string, Provenance> = {};
+  const runtime: RuntimeConfig = {
+    env_vars: {},
+    path_prepend: [...defaults.path_prepend],
+    working_dir: workingDir,
+    workers: {},
+    before_run: [],
+    static_paths: {},
+    healthcheck_path: '',
+    healthcheck_timeout: DEFAULT_HEALTHCHECK_TIMEOUT,
+  };
+  provenance.path_prepend = { source: 'toolchain' };
+  provenance.working_dir = { source: 'toolchain' };
+  provenance.healthcheck_path = { source: 'default' };
+  provenance.healthcheck_timeout = { source: 'default' };
+
+  for (const layer of layers) {
+    for (const field of ['workers', 'env_vars', 'static_paths'] as const) {
+      for (const [key, value] of Object.entries(layer[field] ?? {})) {
+        runtime[field][key] = field === 'static_paths' ? path.posix.resolve(workingDir, value) : value;
+        provenance[`${field}.${key}`] = layer.origin;
+      }
+    }
+    if (layer.before_run !== undefined) {
+      runtime.before_run = layer.before_run;
+      provenance.before_run = layer.origin;
+    }
+    if (layer.healthcheck_path !== undefined) {
+      runtime.healthcheck_path = layer.healthcheck_path;
+      provenance.healthcheck_path = layer.origin;
+    }
+    if (layer.healthcheck_timeout !== undefined) {
+      runtime.healthcheck_timeout = layer.healthcheck_timeout;
+      provenance.healthcheck_timeout = layer.origin;
+    }
+  }
+  return { runtime, provenance, warnings };
+}
+
+function toolchainLayer(defaults: ToolchainDefaults): Layer {
+  return {
+    origin: { source: 'toolchain' },
+    workers: defaults.workers,
+    env_vars: defaults.env_vars,
+    static_paths: defaults.static_paths,
+    ...(defaults.healthcheck_path ? { healthcheck_path: defaults.healthcheck_path } : {}),
+  };
+}
+
+function procfileLayer(config: AppConfig, warnings: string[]): Layer {
+  const { file, parsed } = config.procfile!;
+  if (parsed.cron) warnings.push(`${file}:${parsed.lines.cron}: cron entries are not run by hop3 deployers yet; use a worker or the host's cron.`);
+  return {
+    origin: { source: 'Procfile', file },
+    workers: parsed.workers,
+    ...(parsed.hooks.prerun ? { before_run: [parsed.hooks.prerun] } : {}),
+    ...(parsed.staticDir ? { static_paths: { '/': parsed.staticDir } } : {}),
+  };
+}
+
+function tomlLayer(config: AppConfig): Layer {
+  const { file, parsed } = config.toml!;
+  const run = parsed.run ?? {};
+  const workers: Record<string, string> = {};
+  if (run.start) workers.web = run.start.join(' && ');
+  Object.assign(workers, run.workers ?? {}); // Hop3 applies [run.workers] last: a `web` key there beats `start`
+  const staticPaths = parsed.static && Object.keys(parsed.static).length > 0 ? parsed.static : run.static;
+  const healthcheckPath = parsed.healthcheck?.path ?? run.healthcheck;
+  return {
+    origin: { source: 'hop3.toml', file },
+    workers,
+    env_vars: envFromToml(parsed),
+    ...(run['before-run'] ? { before_run: run['before-run'] } : {}),
+    ...(staticPaths ? { static_paths: staticPaths } : {}),
+    ...(healthcheckPath !== undefined ? { healthcheck_path: healthcheckPath } : {}),
+    ...(run['healthcheck-timeout'] !== undefined ? { healthcheck_timeout: run['healthcheck-timeout'] } : {}),
+  };
+}
