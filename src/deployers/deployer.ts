@@ -6,8 +6,6 @@ export interface DeployOptions {
   paths: AppPaths;
   /** Host port for the web worker (127.0.0.1). */
   port: number;
-  /** Stay attached: stream worker output and stop them on SIGINT/SIGTERM. */
-  foreground?: boolean;
   env: NodeJS.ProcessEnv;
   log: Logger;
   signal?: AbortSignal;
@@ -53,8 +51,9 @@ export interface Deployer {
   accept(artifact: Artifact): boolean;
   /** Start the artifact's workers; on failure, what was started is stopped before the error is thrown. */
   deploy(artifact: Artifact, options: DeployOptions): Promise<RunState>;
-  /** Resolves when foreground workers exit (only after `deploy` with `foreground`). */
+  /** Stop every worker of that run; workers already gone are fine. */
   stop(state: RunState, log: Logger): Promise<void>;
   status(state: RunState): Promise<WorkerStatus[]>;
+  /** Write the last lines of each worker's log; with `follow`, keep writing until the signal aborts. */
   logs(state: RunState, paths: AppPaths, options: LogOptions): Promise<void>;
 }

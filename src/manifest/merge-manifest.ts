@@ -60,6 +60,7 @@ export function mergeManifest({ config, defaults, workingDir }: ManifestInput): 
   };
   provenance.path_prepend = { source: 'toolchain' };
   provenance.working_dir = { source: 'toolchain' };
+  provenance.before_run = { source: 'default' };
   provenance.healthcheck_path = { source: 'default' };
   provenance.healthcheck_timeout = { source: 'default' };
 

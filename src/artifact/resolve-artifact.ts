@@ -1,0 +1,49 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Hop3Error } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { appNameFromDir, appPaths, validateAppName } from '../state/hop3-home.js';
+import { loadArtifact, type Artifact } from './artifact-file.js';
+
+export interface ResolveRequest {
+  /** App name, or app source directory. */
+  target: string;
+  artifactFile?: string;
+  name?: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+export interface ResolvedArtifact {
+  app: string;
+  artifact: Artifact;
+  /** True when it was built just now (the legacy path: a directory with no artifact yet). */
+  builtNow: boolean;
+}
+
+/**
+ * Which artifact `hop3 run` means: --artifact, else the app's latest build.
+ * A directory with no build yet is built on the fly; a corrupt artifact is an error, never a silent rebuild.
+ */
+export async function resolveArtifact(request: ResolveRequest): Promise<ResolvedArtifact> {
+  const isDir = (await stat(request.target).catch(() => undefined))?.isDirectory() ?? false;
+  if (request.artifactFile) {
+    const artifact = await loadArtifact(path.resolve(request.artifactFile));
+    const app = request.name ?? (isDir ? artifact.app_name : validateAppName(request.target));
+    return { app: validateAppName(app), artifact, builtNow: false };
+  }
+  const app = request.name !== undefined ? validateAppName(request.name) : isDir ? appNameFromDir(request.target) : validateAppName(request.target);
+  const latest = appPaths(app, request.env).latestArtifact;
+  const hasBuild = (await stat(latest).catch(() => undefined))?.isFile() ?? false;
+  if (hasBuild) return { app, artifact: await loadArtifact(latest), builtNow: false };
+  if (!isDir) {
+    throw new Hop3Error('ARTIFACT_NOT_FOUND', `App ${app} has no build yet (no ${latest}).`, {
+      hint: `Build it first with \`hop3 build <dir> --name ${app}\`, pass the app directory, or give --artifact <file>.`,
+    });
+  }
+  request.log.step(`${app} has no artifact yet: building it now with the local builder (legacy path)`);
+  const { buildApp } = await import('../../builders/build-app.js');
+  const { artifact } = await buildApp({ sourceDir: request.target, name: app, env: request.env, log: request.log, ...(request.signal ? { signal: request.signal } : {}) });
+  return { app, artifact, builtNow: true };
+}

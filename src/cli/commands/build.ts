@@ -1,0 +1,30 @@
+import type { BuilderName } from '../../artifact/schema.js';
+import { cliContext } from '../context.js';
+import { printJson } from '../output.js';
+
+export interface BuildFlags {
+  name?: string;
+  builder?: BuilderName;
+  output?: string;
+  baseImage?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export async function run(dir: string, flags: BuildFlags): Promise<number> {
+  const ctx = cliContext(flags);
+  const { buildApp } = await import('../../../builders/build-app.js');
+  const result = await buildApp({
+    sourceDir: dir,
+    ...(flags.name !== undefined ? { name: flags.name } : {}),
+    ...(flags.builder ? { builder: flags.builder } : {}),
+    ...(flags.output ? { output: flags.output } : {}),
+    ...(flags.baseImage ? { baseImage: flags.baseImage } : {}),
+    env: ctx.env,
+    log: ctx.log,
+    signal: ctx.signal,
+  });
+  if (flags.json) printJson(result.artifact);
+  else process.stdout.write(`${flags.output ?? result.artifactFile}\n`);
+  return 0;
+}

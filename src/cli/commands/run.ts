@@ -1,0 +1,37 @@
+import type { RunState } from '../../deployers/deployer.js';
+import { resolveArtifact } from '../../artifact/resolve-artifact.js';
+import { runArtifact } from '../../deployers/deploy-app.js';
+import { cliContext, type CliContext } from '../context.js';
+import { attach } from './attach.js';
+
+export interface RunFlags {
+  artifact?: string;
+  name?: string;
+  port?: number;
+  foreground?: boolean;
+}
+
+export async function run(target: string, flags: RunFlags): Promise<number> {
+  const ctx = cliContext();
+  const { app, artifact } = await resolveArtifact({
+    target,
+    ...(flags.artifact ? { artifactFile: flags.artifact } : {}),
+    ...(flags.name !== undefined ? { name: flags.name } : {}),
+    env: ctx.env,
+    log: ctx.log,
+    signal: ctx.signal,
+  });
+  const state = await runArtifact({ artifact, app, ...(flags.port ? { port: flags.port } : {}), env: ctx.env, log: ctx.log, signal: ctx.signal });
+  return started(state, flags, ctx);
+}
+
+/** Report a started app; in the foreground, stay attached until Ctrl-C or the workers exit. */
+export async function started(state: RunState, flags: { foreground?: boolean }, ctx: CliContext): Promise<number> {
+  ctx.log.step(`${state.app} build ${state.build_id} is running${state.url ? ` at ${state.url}` : ''}`);
+  if (state.url) process.stdout.write(`${state.url}\n`);
+  if (!flags.foreground) {
+    ctx.log.info(`logs: hop3 logs ${state.app} -f    stop: hop3 stop ${state.app}`);
+    return 0;
+  }
+  return attach(state.app, ctx);
+}

@@ -1,0 +1,23 @@
+import { appStatus, type AppStatus } from '../../deployers/deploy-app.js';
+import { validateAppName } from '../../state/hop3-home.js';
+import { listApps } from '../../state/list-apps.js';
+import { printJson } from '../output.js';
+
+export async function run(app: string | undefined, flags: { json?: boolean }): Promise<number> {
+  const apps = app ? [validateAppName(app)] : await listApps(process.env);
+  const statuses = await Promise.all(apps.map((name) => appStatus(name, process.env)));
+  if (flags.json) {
+    printJson(app ? statuses[0] : statuses);
+    return 0;
+  }
+  if (statuses.length === 0) process.stdout.write('no apps yet: hop3 deploy <dir>\n');
+  for (const status of statuses) process.stdout.write(describe(status));
+  return 0;
+}
+
+function describe(status: AppStatus): string {
+  if (!status.deployer) return `${status.app}: stopped\n`;
+  const head = `${status.app}: ${status.running ? 'running' : 'DEGRADED'} build ${status.build_id} (${status.builder} artifact, ${status.deployer} deployer)${status.url ? ` ${status.url}` : ''}\n`;
+  const workers = status.workers.map((w) => `  ${w.name.padEnd(10)} ${w.running ? 'up  ' : 'down'} ${w.id}\n`);
+  return head + workers.join('');
+}

@@ -1,0 +1,10 @@
+import { stopApp } from '../../deployers/deploy-app.js';
+import { validateAppName } from '../../state/hop3-home.js';
+import { cliContext } from '../context.js';
+
+export async function run(app: string): Promise<number> {
+  const ctx = cliContext();
+  const state = await stopApp(validateAppName(app), ctx.env, ctx.log);
+  ctx.log.step(state ? `${app} stopped (build ${state.build_id})` : `${app} is not running`);
+  return 0;
+}

@@ -1,0 +1,106 @@
+import { Command, CommanderError, Option } from 'commander';
+import { Hop3Error } from '../errors.js';
+import { formatError, parseCount, parsePort } from './output.js';
+
+/** Each command's code loads only when it runs, so `hop3 --help` stays fast. */
+type Loader = () => Promise<{ run: (...args: never[]) => Promise<number> }>;
+
+function program(setExit: (code: number) => void): Command {
+  const cli = new Command('hop3')
+    .description('Build an app once into an immutable artifact, then run that artifact: local, Nix or Docker builds; process or container deployers.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const action =
+    (load: Loader) =>
+    async (...args: unknown[]) => {
+      const { run } = await load();
+      setExit(await (run as (...a: unknown[]) => Promise<number>)(...args.slice(0, -1)));
+    };
+
+  const buildOptions = (cmd: Command) =>
+    cmd
+      .option('--name <app>', 'app name (default: the directory name)')
+      .addOption(new Option('--builder <builder>', 'builder to use (default: [build] builder in hop3.toml, else local)').choices(['local', 'nix', 'docker']))
+      .option('--output <file>', 'also write the artifact to this file')
+      .option('--base-image <ref>', 'base image for generated Dockerfiles (docker builder)')
+      .option('--quiet', 'hide tool output (pip, npm, docker, nix); keep step lines');
+  const runOptions = (cmd: Command) =>
+    cmd
+      .option('--port <port>', 'host port for the web worker on 127.0.0.1 (default: the app\'s previous port, else a free one)', parsePort)
+      .option('--foreground', 'stay attached: stream logs, stop the workers on Ctrl-C');
+
+  buildOptions(cli.command('build').argument('<dir>', 'app source directory').description('build an app into a BUILD_ARTIFACT.json'))
+    .option('--json', 'print the artifact as JSON on stdout')
+    .action(action(() => import('./commands/build.js')));
+
+  runOptions(
+    cli
+      .command('run')
+      .argument('<app|dir>', 'app name, or app directory (built on the fly when it has no artifact yet)')
+      .description('run an artifact (the app\'s latest build, or --artifact)')
+      .option('--artifact <file>', 'run this artifact file (nothing else is needed)')
+      .option('--name <app>', 'name to run it under (default: the artifact\'s app_name)'),
+  ).action(action(() => import('./commands/run.js')));
+
+  runOptions(buildOptions(cli.command('deploy').argument('<dir>', 'app source directory').description('build, then run the new artifact'))).action(
+    action(() => import('./commands/deploy.js')),
+  );
+
+  cli
+    .command('status')
+    .argument('[app]', 'one app (default: every app)')
+    .description('what runs: workers, pids or containers, URL')
+    .option('--json', 'machine-readable output')
+    .action(action(() => import('./commands/status.js')));
+
+  cli
+    .command('logs')
+    .argument('<app>')
+    .description('show worker logs')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--worker <name>', 'only this worker')
+    .option('--lines <n>', 'lines per worker', parseCount('--lines'), 50)
+    .action(action(() => import('./commands/logs.js')));
+
+  cli
+    .command('stop')
+    .argument('<app>')
+    .description('stop every worker of the app')
+    .action(action(() => import('./commands/stop.js')));
+
+  cli
+    .command('inspect')
+    .argument('<app|artifact.json>')
+    .description('show an artifact: the app\'s latest build, or a file')
+    .option('--json', 'print the artifact as JSON')
+    .option('--explain', 'show where each runtime value came from (hop3.toml, Procfile, toolchain)')
+    .action(action(() => import('./commands/inspect.js')));
+
+  cli
+    .command('doctor')
+    .description('which builders and deployers are usable here, with versions, and what to install')
+    .option('--json', 'machine-readable output')
+    .action(action(() => import('./commands/doctor.js')));
+
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const cli = program((code) => {
+    exitCode = code;
+  });
+  try {
+    await cli.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; bad usage exits 2 (commander already printed why)
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(formatError(error));
+    return error instanceof Hop3Error && error.code.startsWith('CLI_') ? 2 : 1;
+  }
+}

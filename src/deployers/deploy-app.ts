@@ -1,0 +1,105 @@
+import type { Artifact } from '../artifact/artifact-file.js';
+import { Hop3Error } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { withAppLock } from '../state/app-lock.js';
+import { appPaths, type AppPaths } from '../state/hop3-home.js';
+import { clearRunState, readRunState, writeRunState } from '../state/run-state.js';
+import type { RunState, WorkerStatus } from './deployer.js';
+import { choosePort, portInUse } from './port.js';
+import { deployerFor, deployerNamed } from './registry.js';
+
+export interface RunRequest {
+  artifact: Artifact;
+  /** Name to run it under; defaults to the artifact's app_name. */
+  app?: string;
+  port?: number;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * The run half of the pipeline: pick the deployer from the artifact alone, replace what runs,
+ * and if the new release fails, bring the previous one back before reporting the error.
+ */
+export async function runArtifact(request: RunRequest): Promise<RunState> {
+  const paths = appPaths(request.app ?? request.artifact.app_name, request.env);
+  const { log } = request;
+  return withAppLock(paths, async () => {
+    const deployer = await deployerFor(request.artifact);
+    const previous = await readRunState(paths);
+    if (previous) {
+      log.step(`stopping the running release (build ${previous.build_id})`);
+      await (await deployerNamed(previous.deployer)).stop(previous, log);
+      await clearRunState(paths);
+    }
+    const port = await choosePort(paths, request.port);
+    try {
+      if (await portInUse(port)) {
+        throw new Hop3Error('DEPLOY_PORT_IN_USE', `Port ${port} on 127.0.0.1 is already in use by another program.`, {
+          hint: 'Pick another port with --port N.',
+        });
+      }
+      log.step(`starting ${paths.app} build ${request.artifact.build_id} with the ${deployer.name} deployer on port ${port}`);
+      const state = await deployer.deploy(request.artifact, { paths, port, env: request.env, log, ...(request.signal ? { signal: request.signal } : {}) });
+      await writeRunState(paths, state);
+      return state;
+    } catch (error) {
+      if (previous) await restore(previous, paths, request, error);
+      throw error;
+    }
+  });
+}
+
+/** Best effort: the error that made us restore is the one the user must see. */
+async function restore(previous: RunState, paths: AppPaths, request: RunRequest, error: unknown): Promise<void> {
+  request.log.warn(`new release failed; restarting the previous one (build ${previous.build_id})`);
+  try {
+    const deployer = await deployerNamed(previous.deployer);
+    const state = await deployer.deploy(previous.artifact, { paths, port: previous.port, env: request.env, log: request.log });
+    await writeRunState(paths, state);
+    if (error instanceof Error) error.message += ` The previous release (build ${previous.build_id}) was restarted.`;
+  } catch (restoreError) {
+    request.log.warn(`could not restart the previous release: ${(restoreError as Error).message}`);
+  }
+}
+
+export async function stopApp(app: string, env: NodeJS.ProcessEnv, log: Logger): Promise<RunState | undefined> {
+  const paths = appPaths(app, env);
+  return withAppLock(paths, async () => {
+    const state = await readRunState(paths);
+    if (!state) return undefined;
+    await (await deployerNamed(state.deployer)).stop(state, log);
+    await clearRunState(paths);
+    return state;
+  });
+}
+
+export interface AppStatus {
+  app: string;
+  running: boolean;
+  deployer: string | null;
+  build_id: string | null;
+  builder: string | null;
+  url: string | null;
+  port: number | null;
+  started_at: string | null;
+  workers: WorkerStatus[];
+}
+
+export async function appStatus(app: string, env: NodeJS.ProcessEnv): Promise<AppStatus> {
+  const state = await readRunState(appPaths(app, env));
+  if (!state) return { app, running: false, deployer: null, build_id: null, builder: null, url: null, port: null, started_at: null, workers: [] };
+  const workers = await (await deployerNamed(state.deployer)).status(state);
+  return {
+    app,
+    running: workers.length > 0 && workers.every((w) => w.running),
+    deployer: state.deployer,
+    build_id: state.build_id,
+    builder: state.artifact.builder,
+    url: state.url,
+    port: state.port,
+    started_at: state.started_at,
+    workers,
+  };
+}

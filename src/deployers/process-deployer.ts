@@ -1,0 +1,143 @@
+import { mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Artifact } from '../artifact/artifact-file.js';
+import { Hop3Error, isHop3Error, tail } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { AppPaths } from '../state/hop3-home.js';
+import type { Deployer, DeployOptions, LogOptions, RunState, WorkerRecord, WorkerStatus } from './deployer.js';
+import { followFiles, readTail } from './log-files.js';
+import { groupAlive, spawnGroup, stopGroup, type SpawnedGroup } from './process-group.js';
+import { forHttp, forPort, waitUntilReady } from './readiness.js';
+import { webWorkerName, workerEnv } from './worker-env.js';
+
+/** How long a non-web worker must stay up to count as started. */
+const SETTLE_MS = 1000;
+
+/** Runs local and nix artifacts as process groups on this host, detached, logging to the app's logs dir. */
+export class ProcessDeployer implements Deployer {
+  readonly name = 'process';
+
+  accept(artifact: Artifact): boolean {
+    return artifact.builder === 'local' || artifact.builder === 'nix';
+  }
+
+  async deploy(artifact: Artifact, options: DeployOptions): Promise<RunState> {
+    const { paths, log } = options;
+    const cwd = artifact.runtime.working_dir || artifact.location;
+    await Promise.all([paths.logs, paths.run, path.join(paths.data, 'tmp')].map((dir) => mkdir(dir, { recursive: true })));
+    await this.runBeforeRun(artifact, options, cwd);
+
+    const started: { record: WorkerRecord; group: SpawnedGroup }[] = [];
+    try {
+      for (const [name, command] of Object.entries(artifact.runtime.workers)) {
+        const logFile = paths.log(name);
+        const handle = await open(logFile, 'a');
+        try {
+          await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id}): ${command}\n`);
+          const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
+          const group = await spawnGroup(command, { cwd, env, logFd: handle.fd });
+          started.push({ record: { name, id: String(group.pid), ...(group.ticks !== undefined ? { startTicks: group.ticks } : {}), log: logFile }, group });
+          log.info(`started ${name} (pid ${group.pid})`);
+        } finally {
+          await handle.close();
+        }
+      }
+      const url = await this.waitReady(artifact, options, started);
+      return {
+        app: paths.app,
+        deployer: this.name,
+        build_id: artifact.build_id,
+        artifact,
+        port: options.port,
+        url,
+        started_at: new Date().toISOString(),
+        workers: started.map((s) => s.record),
+      };
+    } catch (error) {
+      await Promise.all(started.map(({ group }) => stopGroup(group.pid, group.ticks, 3000)));
+      throw await withLogTail(error, started.map((s) => s.record));
+    }
+  }
+
+  async stop(state: RunState, log: Logger): Promise<void> {
+    await Promise.all(
+      state.workers.map(async (worker) => {
+        await stopGroup(Number(worker.id), worker.startTicks);
+        log.info(`stopped ${worker.name} (pid ${worker.id})`);
+      }),
+    );
+  }
+
+  async status(state: RunState): Promise<WorkerStatus[]> {
+    return state.workers.map((worker) => ({ ...worker, running: groupAlive(Number(worker.id), worker.startTicks) }));
+  }
+
+  async logs(state: RunState, paths: AppPaths, options: LogOptions): Promise<void> {
+    const names = options.worker ? [options.worker] : state.workers.map((w) => w.name);
+    const missing = names.filter((name) => !state.workers.some((w) => w.name === name));
+    if (missing.length > 0) {
+      throw new Hop3Error('CLI_UNKNOWN_WORKER', `App ${state.app} has no worker ${missing.join(', ')}.`, {
+        hint: `Workers: ${state.workers.map((w) => w.name).join(', ')}.`,
+      });
+    }
+    const files = Object.fromEntries(names.map((name) => [name, paths.log(name)]));
+    for (const [name, file] of Object.entries(files)) {
+      const text = await readTail(file, options.lines);
+      if (text) options.write(names.length > 1 ? `${text.replace(/^/gm, `${name} | `)}\n` : `${text}\n`);
+    }
+    if (options.follow) await followFiles(files, options.write, options.signal);
+  }
+
+  private async runBeforeRun(artifact: Artifact, options: DeployOptions, cwd: string): Promise<void> {
+    const env = workerEnv(artifact, { base: options.env, paths: options.paths, worker: 'before_run', port: options.port });
+    for (const command of artifact.runtime.before_run) {
+      options.log.step(`before_run: ${command}`);
+      const result = await execa('/bin/sh', ['-c', command], { cwd, env, extendEnv: false, all: true, reject: false, stdin: 'ignore' });
+      for (const line of (result.all ?? '').split('\n').filter(Boolean)) options.log.output(line);
+      if (result.failed) {
+        throw new Hop3Error('DEPLOY_BEFORE_RUN_FAILED', `before_run command \`${command}\` failed (${result.shortMessage}); no worker was started.`, {
+          command,
+          ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
+          outputTail: tail(result.all ?? ''),
+          hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
+        });
+      }
+    }
+  }
+
+  /** Web worker: HTTP health check (or port) within healthcheck_timeout; others: still alive after a moment. */
+  private async waitReady(artifact: Artifact, options: DeployOptions, started: { record: WorkerRecord; group: SpawnedGroup }[]): Promise<string | null> {
+    const failed = async () => {
+      const dead = started.find(({ group }) => group.exit !== undefined);
+      if (!dead) return undefined;
+      const { code, signal } = dead.group.exit!;
+      return `Worker ${dead.record.name} exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+    };
+    const web = webWorkerName(artifact);
+    if (!web) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const failure = await failed();
+      if (failure) throw new Hop3Error('DEPLOY_WORKER_EXITED', `${failure} right after starting.`, { hint: 'Check the worker command and the log tail below.' });
+      return null;
+    }
+    const url = `http://127.0.0.1:${options.port}`;
+    const { healthcheck_path: healthPath, healthcheck_timeout: timeout } = artifact.runtime;
+    const probe = healthPath ? forHttp(`${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`) : forPort('127.0.0.1', options.port);
+    options.log.step(`waiting up to ${timeout} s until ${probe.description}`);
+    await waitUntilReady(probe, { timeoutMs: timeout * 1000, failed, ...(options.signal ? { signal: options.signal } : {}) });
+    return `${url}/`;
+  }
+}
+
+/** Add the workers' log tails to a deploy failure: the message is useless without them. */
+async function withLogTail(error: unknown, workers: WorkerRecord[]): Promise<unknown> {
+  if (!isHop3Error(error) || error.outputTail) return error;
+  const tails = await Promise.all(workers.map(async (w) => (w.log ? `[${w.name}]\n${await readTail(w.log, 15)}` : '')));
+  return new Hop3Error(error.code, error.message, {
+    ...(error.hint ? { hint: error.hint } : {}),
+    cause: error.cause,
+    outputTail: tails.filter(Boolean).join('\n'),
+    ...(error.timedOut ? { timedOut: true } : {}),
+  });
+}

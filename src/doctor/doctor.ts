@@ -1,0 +1,37 @@
+import { execa } from 'execa';
+import { loadBuilder } from '../../builders/registry.js';
+import { BUILDER_NAMES } from '../artifact/schema.js';
+import { isHop3Error } from '../errors.js';
+
+export interface Check {
+  name: string;
+  usable: boolean;
+  detail: string;
+  hint?: string;
+}
+
+async function tool(name: string, file: string, args: string[], hint: string): Promise<Check> {
+  const result = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 15_000 });
+  if (result.failed) return { name, usable: false, detail: result.code === 'ENOENT' ? 'not found' : (result.shortMessage ?? 'failed').split('\n')[0]!, hint };
+  return { name, usable: true, detail: `${result.stdout || result.stderr}`.trim().split('\n')[0]! };
+}
+
+/** What this host can build and run with, for `hop3 doctor`. */
+export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
+  const python3 = env.HOP3_PYTHON || 'python3';
+  const checks = await Promise.all([
+    tool('node', process.execPath, ['--version'], 'Install Node.js 20 or newer.'),
+    tool('npm', 'npm', ['--version'], 'Install npm (Debian: apt-get install npm) to build Node apps locally.'),
+    tool('python3', python3, ['--version'], 'Install python3 to build Python apps locally.'),
+    tool('python3-venv', python3, ['-c', 'import venv, ensurepip; print("venv + ensurepip available")'], 'Install python3-venv (Debian: apt-get install python3-venv).'),
+  ]);
+  for (const name of BUILDER_NAMES) {
+    try {
+      const availability = await (await loadBuilder(name)).available();
+      checks.push({ name: `builder ${name}`, ...availability });
+    } catch (error) {
+      checks.push({ name: `builder ${name}`, usable: false, detail: isHop3Error(error) ? error.message : String(error), ...(isHop3Error(error) && error.hint ? { hint: error.hint } : {}) });
+    }
+  }
+  return checks;
+}
