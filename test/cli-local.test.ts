@@ -1,0 +1,130 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { checkProbes, freePort, ROOT, Sandbox } from './helpers/sandbox.js';
+
+/** The spine end to end through the real `hop3` bin: local builder, process deployer, real HTTP. */
+describe('hop3 CLI with the local builder and the process deployer', () => {
+  it('deploys the python fixture, serves it, reports status and logs, and stop ends every process', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('python-web');
+    const port = await freePort();
+    const deploy = await sandbox.hop3(['deploy', app, '--port', String(port)]);
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    expect(deploy.stdout.trim()).toBe(`http://127.0.0.1:${port}/`);
+    await checkProbes(deploy.stdout.trim(), 'python-web');
+
+    const status = JSON.parse((await sandbox.hop3(['status', 'python-web', '--json'])).stdout);
+    expect(status).toMatchObject({ app: 'python-web', running: true, deployer: 'process', builder: 'local', port });
+    expect(status.workers).toEqual([expect.objectContaining({ name: 'web', running: true })]);
+    expect(await sandbox.strayPids()).toContain(Number(status.workers[0].id));
+
+    const logs = await sandbox.hop3(['logs', 'python-web', '--lines', '20']);
+    expect(logs.stdout).toContain('python-web listening on 127.0.0.1');
+
+    const stop = await sandbox.hop3(['stop', 'python-web']);
+    expect(stop.exitCode, stop.all).toBe(0);
+    expect(await sandbox.strayPids()).toEqual([]);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    expect(JSON.parse((await sandbox.hop3(['status', 'python-web', '--json'])).stdout).running).toBe(false);
+  });
+
+  it('runs a node build from another HOP3_HOME with nothing but the artifact file', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('node-web');
+    const artifactFile = path.join(sandbox.dir, 'n.json');
+    const build = await sandbox.hop3(['build', app, '--output', artifactFile], { env: { HOP3_HOME: path.join(sandbox.dir, 'a') } });
+    expect(build.exitCode, build.all).toBe(0);
+    expect(build.stderr).toContain('npm ci');
+
+    const port = await freePort();
+    const run = await sandbox.hop3(['run', 'node-web', '--artifact', artifactFile, '--port', String(port)]);
+    expect(run.exitCode, run.all).toBe(0);
+    await checkProbes(`http://127.0.0.1:${port}/`, 'node-web');
+    expect((await sandbox.hop3(['stop', 'node-web'])).exitCode).toBe(0);
+    expect(await sandbox.strayPids()).toEqual([]);
+  });
+
+  it.each(['static-site', 'procfile-app', 'override-app'])('deploys %s and answers its probes', async (fixture) => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture(fixture);
+    const port = await freePort();
+    const deploy = await sandbox.hop3(['deploy', app, '--port', String(port)]);
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    await checkProbes(`http://127.0.0.1:${port}/`, fixture);
+    expect((await sandbox.hop3(['stop', fixture])).exitCode).toBe(0);
+    expect(await sandbox.strayPids()).toEqual([]);
+  });
+
+  it('keeps non-web workers running and their logs apart', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app');
+    expect((await sandbox.hop3(['deploy', app, '--port', String(await freePort())])).exitCode).toBe(0);
+    const status = JSON.parse((await sandbox.hop3(['status', '--json'])).stdout);
+    expect(status[0].workers.map((w: { name: string }) => w.name).sort()).toEqual(['clock', 'web']);
+    const logs = await sandbox.hop3(['logs', 'procfile-app', '--worker', 'clock']);
+    expect(logs.stdout).toContain('tick');
+    expect(logs.stdout).not.toContain('Serving HTTP');
+  });
+
+  it('explains that the web worker came from hop3.toml when both files define it', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('override-app');
+    const artifactFile = path.join(sandbox.dir, 'o.json');
+    expect((await sandbox.hop3(['build', app, '--output', artifactFile])).exitCode).toBe(0);
+    const explain = await sandbox.hop3(['inspect', 'override-app', '--explain']);
+    expect(explain.stdout).toMatch(/workers\.web = python3 serve\.py\s+<- hop3\.toml/);
+    expect(explain.stdout).toMatch(/before_run = .*<- hop3\.toml/);
+    const json = JSON.parse((await sandbox.hop3(['inspect', artifactFile, '--json', '--explain'])).stdout);
+    expect(json.provenance['workers.web'].source).toBe('hop3.toml');
+    expect(json.artifact.runtime.workers.web).toBe('python3 serve.py');
+  });
+
+  it('builds an app with no artifact on the fly (legacy path) but never rebuilds over a corrupt one', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('static-site');
+    const port = String(await freePort());
+    const first = await sandbox.hop3(['run', app, '--port', port]);
+    expect(first.exitCode, first.all).toBe(0);
+    expect(first.stderr).toContain('has no artifact yet: building it now');
+    expect((await sandbox.hop3(['stop', 'static-site'])).exitCode).toBe(0);
+
+    const latest = path.join(sandbox.home, 'apps', 'static-site', 'BUILD_ARTIFACT.json');
+    await writeFile(latest, (await readFile(latest, 'utf8')).slice(0, 80));
+    const builds = await readdir(path.join(sandbox.home, 'apps', 'static-site', 'builds'));
+    const again = await sandbox.hop3(['run', app, '--port', port]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain('ARTIFACT_INVALID_JSON');
+    expect(again.stderr).toContain(latest);
+    expect(await readdir(path.join(sandbox.home, 'apps', 'static-site', 'builds'))).toEqual(builds);
+    expect(await sandbox.strayPids()).toEqual([]);
+  });
+
+  it('keeps every build in its own directory', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('static-site');
+    const first = await sandbox.hop3(['build', app, '--json']);
+    await writeFile(path.join(app, 'index.html'), 'changed');
+    const second = await sandbox.hop3(['build', app, '--json']);
+    const [a, b] = [JSON.parse(first.stdout), JSON.parse(second.stdout)];
+    expect(a.build_id).not.toBe(b.build_id);
+    expect(await readFile(path.join(a.runtime.working_dir, 'index.html'), 'utf8')).toContain('hello from static-site');
+    expect(await readFile(path.join(b.runtime.working_dir, 'index.html'), 'utf8')).toBe('changed');
+  });
+
+  it('stops its workers on Ctrl-C in --foreground', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app');
+    const port = await freePort();
+    const child = execa(process.execPath, [path.join(ROOT, 'bin/hop3.js'), 'deploy', app, '--port', String(port), '--foreground'], { env: sandbox.env, reject: false, all: true });
+    let output = '';
+    child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await expect.poll(() => output, { timeout: 60_000 }).toContain(`http://127.0.0.1:${port}/`);
+    await expect.poll(() => output, { timeout: 10_000 }).toContain('tick');
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode, result.all).toBe(0);
+    expect(await sandbox.strayPids()).toEqual([]);
+  });
+});

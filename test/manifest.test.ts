@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { emptyDefaults } from '../builders/toolchains/toolchain.js';
+import type { AppConfig } from '../src/config/app-config.js';
+import { parseHop3Toml } from '../src/config/hop3-toml.js';
+import { parseProcfile } from '../src/config/procfile.js';
+import { mergeManifest } from '../src/manifest/merge-manifest.js';
+
+function config(procfile?: string, toml?: string): AppConfig {
+  return {
+    dir: '/src/app',
+    ...(procfile !== undefined ? { procfile: { file: 'Procfile', parsed: parseProcfile(procfile) } } : {}),
+    ...(toml !== undefined ? { toml: { file: 'hop3.toml', parsed: parseHop3Toml(toml) } } : {}),
+  };
+}
+
+const defaults = () => ({
+  ...emptyDefaults(),
+  workers: { web: 'python app.py', beat: 'python beat.py' },
+  env_vars: { PYTHONUNBUFFERED: '1', MODE: 'toolchain' },
+  path_prepend: ['/run/app/.venv/bin'],
+});
+
+describe('runtime manifest merge', () => {
+  it('applies hop3.toml > Procfile > toolchain, key by key, and records where each value came from', () => {
+    const manifest = mergeManifest({
+      config: config('web: gunicorn app\nworker: rq worker\nprerun: ./migrate-from-procfile', '[run]\nstart = "uvicorn app"\nbefore-run = ["./migrate"]\n[env]\nMODE = "toml"\n'),
+      defaults: defaults(),
+      workingDir: '/run/app',
+    });
+    expect(manifest.runtime.workers).toEqual({ web: 'uvicorn app', beat: 'python beat.py', worker: 'rq worker' });
+    expect(manifest.provenance['workers.web']).toEqual({ source: 'hop3.toml', file: 'hop3.toml' });
+    expect(manifest.provenance['workers.worker']?.source).toBe('Procfile');
+    expect(manifest.provenance['workers.beat']?.source).toBe('toolchain');
+    expect(manifest.runtime.env_vars).toEqual({ PYTHONUNBUFFERED: '1', MODE: 'toml' });
+    expect(manifest.runtime.before_run).toEqual(['./migrate']);
+    expect(manifest.provenance.before_run?.source).toBe('hop3.toml');
+    expect(manifest.runtime.path_prepend).toEqual(['/run/app/.venv/bin']);
+  });
+
+  it('uses the Procfile prerun hook when hop3.toml has no before-run, and [run.workers] beats start', () => {
+    const manifest = mergeManifest({
+      config: config('web: a\nprerun: ./migrate', '[run]\nstart = "b"\n[run.workers]\nweb = "c"\n'),
+      defaults: emptyDefaults(),
+      workingDir: '/run/app',
+    });
+    expect(manifest.runtime.workers.web).toBe('c');
+    expect(manifest.runtime.before_run).toEqual(['./migrate']);
+    expect(manifest.provenance.before_run?.source).toBe('Procfile');
+  });
+
+  it('reads health checks Hop3\'s way and resolves static paths against the working dir', () => {
+    const manifest = mergeManifest({
+      config: config('static: public', '[run]\nhealthcheck = "/old"\nhealthcheck-timeout = 7\n[healthcheck]\npath = "/new"\n'),
+      defaults: emptyDefaults(),
+      workingDir: '/run/app',
+    });
+    expect(manifest.runtime.healthcheck_path).toBe('/new');
+    expect(manifest.runtime.healthcheck_timeout).toBe(7);
+    expect(manifest.runtime.static_paths).toEqual({ '/': '/run/app/public' });
+  });
+
+  it('defaults the health check timeout to 30 s and warns about cron entries it does not run', () => {
+    const manifest = mergeManifest({ config: config('web: x\ncron: */5 * * * * echo hi'), defaults: emptyDefaults(), workingDir: '/w' });
+    expect(manifest.runtime.healthcheck_timeout).toBe(30);
+    expect(manifest.provenance.healthcheck_timeout?.source).toBe('default');
+    expect(manifest.warnings[0]).toMatch(/Procfile:2: cron/);
+  });
+});
