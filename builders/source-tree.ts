@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
 
@@ -54,4 +54,15 @@ export async function digestSourceTree(root: string, entries: readonly SourceEnt
     }
   }
   return hash.digest('hex');
+}
+
+/** Copy the (filtered) source entries into `target`: builds never touch the user's directory. */
+export async function copySourceTree(sourceDir: string, entries: readonly SourceEntry[], target: string): Promise<void> {
+  await mkdir(target, { recursive: true });
+  for (const entry of entries) {
+    const to = path.join(target, entry.path);
+    if (entry.type === 'dir') await mkdir(to, { recursive: true, mode: entry.mode });
+    else if (entry.type === 'symlink') await symlink(entry.linkTarget!, to);
+    else await copyFile(path.join(sourceDir, entry.path), to);
+  }
 }

@@ -1,24 +1,13 @@
-import { copyFile, mkdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Hop3Error } from '../../src/errors.js';
 import type { Builder, BuildContext, BuildOutput } from '../builder.js';
-import type { SourceEntry } from '../source-tree.js';
+import { copySourceTree } from '../source-tree.js';
 
 /** Sortable and unique per build: local builds are not reproducible (pip/npm resolve at build time). */
 function localBuildId(now: Date, sourceDigest: string): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${sourceDigest.slice(0, 8)}`;
-}
-
-/** Copy the (filtered) source into the build dir: builds never touch the user's directory. */
-async function copyTree(sourceDir: string, entries: readonly SourceEntry[], target: string): Promise<void> {
-  await mkdir(target, { recursive: true });
-  for (const entry of entries) {
-    const to = path.join(target, entry.path);
-    if (entry.type === 'dir') await mkdir(to, { recursive: true, mode: entry.mode });
-    else if (entry.type === 'symlink') await symlink(entry.linkTarget!, to);
-    else await copyFile(path.join(sourceDir, entry.path), to);
-  }
 }
 
 /** Builds on this host: source copy + toolchain install into `$HOP3_HOME/apps/<app>/builds/<build_id>/`. */
@@ -34,7 +23,7 @@ export class LocalBuilder implements Builder {
     const appRoot = path.join(dir, 'app');
     try {
       ctx.log.step(`copying source to ${appRoot}`);
-      await copyTree(ctx.sourceDir, ctx.sourceEntries, appRoot);
+      await copySourceTree(ctx.sourceDir, ctx.sourceEntries, appRoot);
       await ctx.toolchain.installLocal({ appRoot, config: ctx.config, env: ctx.env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       return {
         buildId,

@@ -1,11 +1,15 @@
-import { emptyDefaults, type Toolchain } from './toolchain.js';
+import { firstExisting } from './fs-utils.js';
+import { emptyDefaults, nixRuntime, type Toolchain } from './toolchain.js';
 
-/** Anything with a Procfile: no dependencies installed, workers come from the app's own config. */
+/** Anything with a Procfile (or its own Nix expression): no dependencies installed, workers come from the app's own config. */
 export const generic: Toolchain = {
   name: 'generic',
 
   async detect(config) {
-    return config.procfile ? `${config.procfile.file} found` : undefined;
+    if (config.procfile) return `${config.procfile.file} found`;
+    // An app that brings its own Nix expression needs no language toolchain.
+    const nixFile = await firstExisting(config.dir, NIX_FILES);
+    return nixFile && `${nixFile} found`;
   },
 
   async defaults() {
@@ -13,4 +17,15 @@ export const generic: Toolchain = {
   },
 
   async installLocal() {},
+
+  async nixExpression() {
+    return { template: 'generic.nix', variables: { runtime: nixRuntime(emptyDefaults()) } };
+  },
+
+  async dockerfile() {
+    return { template: 'generic', defaultBaseImage: 'debian:bookworm-slim' };
+  },
 };
+
+/** Nix files the nix builder builds as they are, in the order it looks for them. */
+export const NIX_FILES = ['flake.nix', 'hop3.nix', 'default.nix'] as const;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Hop3Error } from '../../src/errors.js';
 import { runTool } from '../run-tool.js';
 import { exists, firstExisting, readJson } from './fs-utils.js';
-import { emptyDefaults, type Toolchain } from './toolchain.js';
+import { emptyDefaults, NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
 
 const PackageJson = z.looseObject({
   main: z.string().optional(),
@@ -57,5 +57,22 @@ export const node: Toolchain = {
       await runTool('npm', ['run', 'build'], tool);
     }
     await runTool('npm', ['prune', '--omit=dev', ...quiet], tool);
+  },
+
+  async nixExpression(config) {
+    const pkg = await readPackageJson(config.dir);
+    const lockfile = await firstExisting(config.dir, ['package-lock.json', 'npm-shrinkwrap.json']);
+    return {
+      template: 'node.nix',
+      variables: {
+        runtime: nixRuntime(await node.defaults(config, { appRoot: NIX_APP_ROOT })),
+        install: lockfile ? 'ci' : 'install',
+        buildScript: pkg.scripts?.build !== undefined,
+      },
+    };
+  },
+
+  async dockerfile() {
+    return { template: 'node', defaultBaseImage: 'node:20-slim' };
   },
 };

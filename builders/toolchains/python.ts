@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { runTool } from '../run-tool.js';
 import { firstExisting } from './fs-utils.js';
-import { emptyDefaults, type LocalInstallContext, type Toolchain } from './toolchain.js';
+import { emptyDefaults, NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type Toolchain } from './toolchain.js';
 
 const MANIFESTS = ['requirements.txt', 'pyproject.toml'];
 /** Entry points tried, in order, when neither Procfile nor hop3.toml names a web worker. */
@@ -38,5 +38,32 @@ export const python: Toolchain = {
     ctx.log.step(`installing dependencies from ${manifest}`);
     const args = manifest === 'requirements.txt' ? [...common, '-r', 'requirements.txt'] : [...common, '.'];
     await runTool(pip, args, { ...tool, errorCode: 'BUILD_PIP_FAILED', hint });
+  },
+
+  async nixExpression(config) {
+    const defaults = await python.defaults(config, { appRoot: NIX_APP_ROOT });
+    // The store is read-only: don't let Python try to write __pycache__ there.
+    defaults.env_vars.PYTHONDONTWRITEBYTECODE = '1';
+    return { template: 'python.nix', variables: { runtime: nixRuntime(defaults) } };
+  },
+
+  async nixVendor(ctx) {
+    const manifest = await firstExisting(ctx.sourceDir, MANIFESTS);
+    if (!manifest) return;
+    ctx.log.step(`fetching wheels for the Nix build (pip wheel, ${manifest})`);
+    const what = manifest === 'requirements.txt' ? ['-r', 'requirements.txt'] : ['.'];
+    await runTool(ctx.env.HOP3_PYTHON || 'python3', ['-m', 'pip', 'wheel', '--disable-pip-version-check', '--no-input', '--wheel-dir', ctx.vendorDir, ...what], {
+      cwd: ctx.sourceDir,
+      // Wheels built from sources get fixed timestamps, so equal sources give equal store paths.
+      env: { SOURCE_DATE_EPOCH: '315532800', ...ctx.env },
+      log: ctx.log,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      errorCode: 'BUILD_PIP_FAILED',
+      hint: 'The Nix build is offline: hop3 fetches wheels first with `pip wheel`, which reads PIP_INDEX_URL / PIP_FIND_LINKS / PIP_NO_INDEX from your environment.',
+    });
+  },
+
+  async dockerfile() {
+    return { template: 'python', defaultBaseImage: 'python:3.12-slim' };
   },
 };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { packageRoot } from '../../src/package-root.js';
 import { exists } from './fs-utils.js';
-import { emptyDefaults, type Toolchain } from './toolchain.js';
+import { emptyDefaults, NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
 
 export const STATIC_SERVER_SCRIPT = path.join(packageRoot, 'builders', 'toolchains', 'static-server.mjs');
 /** Where static builds carry their copy of the server, relative to the app root. */
@@ -42,5 +42,17 @@ export const staticSite: Toolchain = {
   async installLocal(ctx) {
     await mkdir(path.join(ctx.appRoot, '.hop3'), { recursive: true });
     await copyFile(STATIC_SERVER_SCRIPT, path.join(ctx.appRoot, STATIC_SERVER_IN_APP));
+  },
+
+  async nixExpression(config) {
+    return { template: 'static.nix', variables: { runtime: nixRuntime(await staticSite.defaults(config, { appRoot: NIX_APP_ROOT })) } };
+  },
+
+  async nixVendor(ctx) {
+    await copyFile(STATIC_SERVER_SCRIPT, path.join(ctx.vendorDir, 'static-server.mjs'));
+  },
+
+  async dockerfile() {
+    return { template: 'static', defaultBaseImage: 'node:20-slim', extraFiles: { [STATIC_SERVER_IN_APP]: STATIC_SERVER_SCRIPT } };
   },
 };

@@ -29,6 +29,34 @@ export interface LocalInstallContext {
   signal?: AbortSignal;
 }
 
+/** Where a Nix build stages its inputs; a toolchain may fetch dependencies into `vendorDir` with the user's settings. */
+export interface NixVendorContext {
+  /** The staged copy of the source. */
+  sourceDir: string;
+  /** Empty directory passed to the expression as its `vendor` argument (the build itself is offline). */
+  vendorDir: string;
+  config: AppConfig;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/** A template from hop3's `nix/` folder and the values it is instantiated with. */
+export interface NixExpression {
+  /** File name in `nix/`, e.g. `python.nix`. */
+  template: string;
+  /** `@@name@@` placeholders -> values, rendered as Nix literals. */
+  variables: Record<string, NixValue>;
+}
+
+export type NixValue = string | number | boolean | null | readonly NixValue[] | { readonly [key: string]: NixValue };
+
+/**
+ * Marker for the Nix output path in generated runtime defaults: templates replace it
+ * with `$out` when they write `hop3/runtime.json`. Absolute so that path joins keep it.
+ */
+export const NIX_OUT = '/@out@';
+
 /** One language: how to detect it, its defaults, and how to install its dependencies. */
 export interface Toolchain {
   readonly name: string;
@@ -37,7 +65,38 @@ export interface Toolchain {
   defaults(config: AppConfig, layout: RuntimeLayout): Promise<ToolchainDefaults>;
   /** Install dependencies into `appRoot` for the local builder. */
   installLocal(ctx: LocalInstallContext): Promise<void>;
+  /** The generated Nix expression for this language (the nix builder's fallback when the app has no Nix file). */
+  nixExpression?(config: AppConfig): Promise<NixExpression>;
+  /** Fetch what the Nix build cannot (it has no network): e.g. wheels, hop3's static server. */
+  nixVendor?(ctx: NixVendorContext): Promise<void>;
+  /** The generated Dockerfile for this language (the docker builder's fallback when the app has no Dockerfile). */
+  dockerfile?(config: AppConfig): Promise<DockerfilePlan>;
 }
+
+/** A template from hop3's `docker/` folder; its variables are build args (BASE_IMAGE, BUILD_IMAGE). */
+export interface DockerfilePlan {
+  /** File name in `docker/` without `.Dockerfile`, e.g. `python`. */
+  template: string;
+  /** The official image users expect when they choose none. */
+  defaultBaseImage: string;
+  /** Files of hop3 the image needs: path in the build context -> file on this host. */
+  extraFiles?: Record<string, string>;
+}
+
+/** Runtime defaults for a generated Nix expression: the app lives in `$out/app`. */
+export function nixRuntime(defaults: ToolchainDefaults): NixValue {
+  return {
+    workers: defaults.workers,
+    env_vars: defaults.env_vars,
+    path_prepend: defaults.path_prepend,
+    static_paths: defaults.static_paths,
+    ...(defaults.healthcheck_path ? { healthcheck_path: defaults.healthcheck_path } : {}),
+    working_dir: NIX_APP_ROOT,
+  };
+}
+
+/** Where generated Nix expressions put the app's files. */
+export const NIX_APP_ROOT = `${NIX_OUT}/app`;
 
 export function emptyDefaults(): ToolchainDefaults {
   return { workers: {}, env_vars: {}, path_prepend: [], static_paths: {} };

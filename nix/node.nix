@@ -1,0 +1,37 @@
+# hop3 Nix expression for a Node.js app (template: node). `hop3 nix eject` writes it as
+# hop3.nix; edit it freely, `hop3 build --builder nix` then uses your copy.
+# Uses only the nixpkgs subset listed in hop3's nix/README.md.
+{ pkgs ? import <nixpkgs> { }
+  # The app's files, minus VCS data, local environments and this file.
+, src ? builtins.path {
+    path = ./.;
+    name = "source";
+    filter = path: _type: !(builtins.elem (baseNameOf path) [ ".git" ".hop3" ".venv" "node_modules" "result" "hop3.nix" "BUILD_ARTIFACT.json" ]);
+  }
+  # Unused by this template: npm runs offline, so dependencies must be `file:` ones or in npm's cache.
+, vendor ? null
+}:
+let
+  name = @@name@@;
+  # hop3's runtime defaults (workers, env, PATH); "/@out@" stands for this output.
+  runtime = @@runtime@@;
+  # `npm ci` with a lockfile, else `npm install`.
+  install = @@install@@;
+  # Whether package.json defines a build script.
+  buildScript = @@buildScript@@;
+  npmFlags = "--offline --no-audit --no-fund --no-update-notifier";
+in
+pkgs.runCommand name { nativeBuildInputs = [ pkgs.nodejs ]; } ''
+  mkdir -p $out/bin $out/hop3
+  cp -r ${src} $out/app
+  chmod -R u+w $out/app
+  ln -s ${pkgs.nodejs}/bin/node $out/bin/node
+  cd $out/app
+  export HOME=$TMPDIR npm_config_cache=$TMPDIR/npm-cache
+  npm ${install} ${npmFlags}
+  ${if buildScript then "npm run build" else ""}
+  npm prune --omit=dev ${npmFlags}
+  sed "s|/@out@|$out|g" > $out/hop3/runtime.json <<'HOP3_RUNTIME'
+  ${builtins.toJSON runtime}
+  HOP3_RUNTIME
+''
