@@ -1,9 +1,9 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Last `lines` lines of a file ('' when it does not exist). */
-export async function readTail(file: string, lines: number): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
+/** Last `lines` lines of a file from byte `from` on ('' when it does not exist). */
+export async function readTail(file: string, lines: number, from = 0): Promise<string> {
+  const text = (await readFile(file).catch(() => Buffer.alloc(0))).subarray(from).toString('utf8');
   if (lines <= 0) return '';
   const all = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
   return all.slice(-lines).join('\n');

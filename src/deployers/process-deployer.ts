@@ -11,6 +11,13 @@ import { groupAlive, spawnGroup, stopGroup, type SpawnedGroup } from './process-
 import { forHttp, forPort, waitUntilReady } from './readiness.js';
 import { webWorkerName, workerEnv } from './worker-env.js';
 
+interface StartedWorker {
+  record: WorkerRecord;
+  group: SpawnedGroup;
+  /** Size of the log before this start: failure reports show only this start's output. */
+  logOffset: number;
+}
+
 /** How long a non-web worker must stay up to count as started. */
 const SETTLE_MS = 1000;
 
@@ -28,16 +35,17 @@ export class ProcessDeployer implements Deployer {
     await Promise.all([paths.logs, paths.run, path.join(paths.data, 'tmp')].map((dir) => mkdir(dir, { recursive: true })));
     await this.runBeforeRun(artifact, options, cwd);
 
-    const started: { record: WorkerRecord; group: SpawnedGroup }[] = [];
+    const started: StartedWorker[] = [];
     try {
       for (const [name, command] of Object.entries(artifact.runtime.workers)) {
         const logFile = paths.log(name);
         const handle = await open(logFile, 'a');
         try {
+          const logOffset = (await handle.stat()).size;
           await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id}): ${command}\n`);
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
           const group = await spawnGroup(command, { cwd, env, logFd: handle.fd });
-          started.push({ record: { name, id: String(group.pid), ...(group.ticks !== undefined ? { startTicks: group.ticks } : {}), log: logFile }, group });
+          started.push({ record: { name, id: String(group.pid), ...(group.ticks !== undefined ? { startTicks: group.ticks } : {}), log: logFile }, group, logOffset });
           log.info(`started ${name} (pid ${group.pid})`);
         } finally {
           await handle.close();
@@ -56,7 +64,7 @@ export class ProcessDeployer implements Deployer {
       };
     } catch (error) {
       await Promise.all(started.map(({ group }) => stopGroup(group.pid, group.ticks, 3000)));
-      throw await withLogTail(error, started.map((s) => s.record));
+      throw await withLogTail(error, started);
     }
   }
 
@@ -107,7 +115,7 @@ export class ProcessDeployer implements Deployer {
   }
 
   /** Web worker: HTTP health check (or port) within healthcheck_timeout; others: still alive after a moment. */
-  private async waitReady(artifact: Artifact, options: DeployOptions, started: { record: WorkerRecord; group: SpawnedGroup }[]): Promise<string | null> {
+  private async waitReady(artifact: Artifact, options: DeployOptions, started: StartedWorker[]): Promise<string | null> {
     const failed = async () => {
       const dead = started.find(({ group }) => group.exit !== undefined);
       if (!dead) return undefined;
@@ -130,10 +138,10 @@ export class ProcessDeployer implements Deployer {
   }
 }
 
-/** Add the workers' log tails to a deploy failure: the message is useless without them. */
-async function withLogTail(error: unknown, workers: WorkerRecord[]): Promise<unknown> {
+/** Add what the workers printed during this start to a deploy failure: the message is useless without it. */
+async function withLogTail(error: unknown, workers: StartedWorker[]): Promise<unknown> {
   if (!isHop3Error(error) || error.outputTail) return error;
-  const tails = await Promise.all(workers.map(async (w) => (w.log ? `[${w.name}]\n${await readTail(w.log, 15)}` : '')));
+  const tails = await Promise.all(workers.map(async ({ record, logOffset }) => `[${record.name}]\n${await readTail(record.log!, 15, logOffset)}`));
   return new Hop3Error(error.code, error.message, {
     ...(error.hint ? { hint: error.hint } : {}),
     cause: error.cause,

@@ -1,7 +1,7 @@
 import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa, type Result } from 'execa';
+import { execa } from 'execa';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'hop3.js');
@@ -33,8 +33,8 @@ export class Sandbox implements AsyncDisposable {
   }
 
   /** Run the real CLI; never throws, the test looks at exitCode/stdout/stderr. */
-  hop3(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Result<{ reject: false; all: true }>> {
-    return execa(process.execPath, [BIN, ...args], { env: { ...this.env, ...options.env }, cwd: options.cwd ?? ROOT, reject: false, all: true, stdin: 'ignore', extendEnv: false });
+  hop3(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+    return execa(process.execPath, [BIN, ...args], { env: { ...this.env, ...options.env }, cwd: options.cwd ?? ROOT, reject: false, all: true, stdin: 'ignore', extendEnv: false } as const);
   }
 
   /** Pids of processes started for this sandbox (they have HOP3_DATA_DIR under its home). */

@@ -1,0 +1,125 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, Sandbox } from './helpers/sandbox.js';
+
+/** Bad input: a clear error naming the file/field/line, a non-zero exit, no stray process, no damaged earlier artifact. */
+describe('hop3 CLI on bad input', () => {
+  /** Builds a good artifact first, so each case can prove it survived the failure. */
+  async function withGoodBuild(sandbox: Sandbox, fixture = 'procfile-app') {
+    const app = await sandbox.fixture(fixture);
+    const build = await sandbox.hop3(['build', app]);
+    expect(build.exitCode, build.all).toBe(0);
+    const latest = path.join(sandbox.home, 'apps', fixture, 'BUILD_ARTIFACT.json');
+    const good = await readFile(latest, 'utf8');
+    const builds = await readdir(path.join(sandbox.home, 'apps', fixture, 'builds'));
+    const unchanged = async () => {
+      expect(await readFile(latest, 'utf8')).toBe(good);
+      expect(await readdir(path.join(sandbox.home, 'apps', fixture, 'builds'))).toEqual(builds);
+      expect(await sandbox.strayPids()).toEqual([]);
+    };
+    return { app, unchanged };
+  }
+
+  function expectClearError(result: { exitCode?: number; stderr: string }, code: string, ...fragments: string[]) {
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toMatch(/^hop3: /m);
+    expect(result.stderr).toContain(`[${code}]`);
+    expect(result.stderr).toMatch(/\nhint: /);
+    expect(result.stderr).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m); // no stack trace
+    for (const fragment of fragments) expect(result.stderr).toContain(fragment);
+  }
+
+  it('names the line of a malformed Procfile', async () => {
+    await using sandbox = await Sandbox.create();
+    const { app, unchanged } = await withGoodBuild(sandbox);
+    await writeFile(path.join(app, 'Procfile'), 'web: python3 -m http.server\nthis line has no colon\n');
+    expectClearError(await sandbox.hop3(['build', app]), 'CONFIG_PROCFILE_INVALID', 'Procfile:2');
+    await unchanged();
+  });
+
+  it('names the key of a hop3.toml value with the wrong type', async () => {
+    await using sandbox = await Sandbox.create();
+    const { app, unchanged } = await withGoodBuild(sandbox);
+    await writeFile(path.join(app, 'hop3.toml'), '[run]\nhealthcheck-timeout = "thirty"\n');
+    expectClearError(await sandbox.hop3(['build', app]), 'CONFIG_TOML_INVALID', 'hop3.toml', 'run.healthcheck-timeout');
+    await unchanged();
+  });
+
+  it('names the missing field of an artifact, and says a truncated one is not JSON', async () => {
+    await using sandbox = await Sandbox.create();
+    const { unchanged } = await withGoodBuild(sandbox);
+    const good = JSON.parse(await readFile(path.join(sandbox.home, 'apps/procfile-app/BUILD_ARTIFACT.json'), 'utf8'));
+    const missing = path.join(sandbox.dir, 'missing.json');
+    delete good.runtime.workers;
+    await writeFile(missing, JSON.stringify(good));
+    expectClearError(await sandbox.hop3(['run', 'procfile-app', '--artifact', missing]), 'ARTIFACT_INVALID', missing, 'runtime.workers');
+    const truncated = path.join(sandbox.dir, 'truncated.json');
+    await writeFile(truncated, JSON.stringify(good).slice(0, 120));
+    expectClearError(await sandbox.hop3(['inspect', truncated]), 'ARTIFACT_INVALID_JSON', truncated);
+    await unchanged();
+  });
+
+  it('refuses app names that would escape HOP3_HOME', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app');
+    for (const args of [['build', app, '--name', '../evil'], ['stop', '../evil'], ['logs', 'a/../../b']]) {
+      const result = await sandbox.hop3(args);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expectClearError(result, 'CLI_INVALID_APP_NAME', 'Invalid app name');
+    }
+    expect(await readdir(sandbox.dir)).toEqual(['apps']); // nothing written outside, not even HOP3_HOME
+  });
+
+  it('stops and reports a failing before_run, starting no worker', async () => {
+    await using sandbox = await Sandbox.create();
+    const { app, unchanged } = await withGoodBuild(sandbox);
+    await writeFile(path.join(app, 'hop3.toml'), '[run]\nbefore-run = "echo migrating; echo boom >&2; exit 3"\n');
+    const result = await sandbox.hop3(['deploy', app, '--port', String(await freePort())]);
+    expectClearError(result, 'DEPLOY_BEFORE_RUN_FAILED', 'exit 3', 'boom');
+    expect(await sandbox.strayPids()).toEqual([]);
+    await expect(unchanged()).rejects.toThrow(); // the failed deploy's build is kept: it was built fine, it just does not run
+  });
+
+  it('stops what it started when the app never becomes healthy, and shows the log tail', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app');
+    await writeFile(path.join(app, 'Procfile'), 'web: echo "listening soon"; sleep 300\n');
+    await writeFile(path.join(app, 'hop3.toml'), '[run]\nhealthcheck-timeout = 2\n[healthcheck]\npath = "/health"\n');
+    const result = await sandbox.hop3(['deploy', app, '--port', String(await freePort())]);
+    expectClearError(result, 'DEPLOY_NOT_HEALTHY', 'after 2 s', '/health', 'listening soon');
+    expect(await sandbox.strayPids()).toEqual([]);
+    expect(JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout).running).toBe(false);
+  });
+
+  it('fails fast when the web worker exits, with its output', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app');
+    await writeFile(path.join(app, 'Procfile'), 'web: echo "cannot start: missing config" >&2; exit 4\n');
+    const result = await sandbox.hop3(['deploy', app, '--port', String(await freePort())]);
+    expectClearError(result, 'DEPLOY_WORKER_EXITED', 'Worker web exited (code 4)', 'missing config');
+  });
+
+  it('brings the previous release back when a new one fails', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app');
+    const port = String(await freePort());
+    expect((await sandbox.hop3(['deploy', app, '--port', port])).exitCode).toBe(0);
+    const before = JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout);
+    await writeFile(path.join(app, 'Procfile'), 'web: exit 1\n');
+    const broken = await sandbox.hop3(['deploy', app, '--port', port]);
+    expectClearError(broken, 'DEPLOY_WORKER_EXITED', `previous release (build ${before.build_id}) was restarted`);
+    const after = JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout);
+    expect(after).toMatchObject({ running: true, build_id: before.build_id });
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('hello from procfile-app');
+  });
+
+  it('rejects bad options as usage errors (exit 2)', async () => {
+    await using sandbox = await Sandbox.create();
+    expect((await sandbox.hop3(['run', 'x', '--port', 'eighty'])).exitCode).toBe(2);
+    expect((await sandbox.hop3(['build', '.', '--builder', 'podman'])).exitCode).toBe(2);
+    expect((await sandbox.hop3(['frobnicate'])).exitCode).toBe(2);
+    const missing = await sandbox.hop3(['build', path.join(sandbox.dir, 'nope')]);
+    expectClearError(missing, 'BUILD_SOURCE_NOT_FOUND', 'is not a directory');
+  });
+});
