@@ -6,7 +6,7 @@ import type { Builder } from './builder.js';
 const LOADERS: Record<BuilderName, () => Promise<Builder>> = {
   local: async () => new (await import('./local/local-builder.js')).LocalBuilder(),
   docker: async () => notAvailableYet('docker'),
-  nix: async () => notAvailableYet('nix'),
+  nix: async () => new (await import('./nix/nix-builder.js')).NixBuilder(),
 };
 
 function notAvailableYet(name: BuilderName): never {

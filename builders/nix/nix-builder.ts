@@ -1,0 +1,142 @@
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { Hop3Error } from '../../src/errors.js';
+import type { Availability, Builder, BuildContext, BuildOutput } from '../builder.js';
+import { NIX_FILES } from '../toolchains/generic.js';
+import { TOOLCHAINS } from '../toolchains/registry.js';
+import type { Toolchain } from '../toolchains/toolchain.js';
+import { listNixAttributes, withAttributeList } from './nix-attributes.js';
+import { NIX_INSTALL_HINT, nixVersion, runNix, type NixRun } from './nix-command.js';
+import { GENERATED_NIX_FILE, generateNixExpression } from './nix-expression.js';
+import { nixOptions, type NixOptions } from './nix-options.js';
+import { readNixRuntime } from './nix-runtime.js';
+import { createNixStage, makeGitTree, type NixStage } from './nix-stage.js';
+
+/** `nix build --json`: one entry per installable. */
+const BuildJsonSchema = z.array(z.looseObject({ drvPath: z.string(), outputs: z.record(z.string(), z.string()) })).min(1);
+
+/** What nix is asked to build, in the order hop3 looks: the app's flake, its hop3.nix/default.nix, else a generated expression. */
+type NixInput =
+  | { kind: 'flake'; label: string }
+  | { kind: 'file'; file: string; label: string; vendored: boolean; template?: string };
+
+/** Builds with Nix into /nix/store; the artifact's location is the store path, kept alive by a GC root under the app's state. */
+export class NixBuilder implements Builder {
+  readonly name = 'nix' as const;
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  async available(): Promise<Availability> {
+    const { version, problem } = await nixVersion(this.env);
+    return version ? { usable: true, detail: `nix ${version}` } : { usable: false, detail: problem ?? 'nix does not work', hint: NIX_INSTALL_HINT };
+  }
+
+  async build(ctx: BuildContext): Promise<BuildOutput> {
+    const options = nixOptions(ctx.config, ctx.env);
+    const { version, problem } = await nixVersion(ctx.env);
+    if (!version) throw new Hop3Error('BUILD_NIX_MISSING', `The nix builder needs a working Nix: ${problem}.`, { hint: NIX_INSTALL_HINT });
+
+    await using stage = await createNixStage(ctx.sourceDir, ctx.sourceEntries, ctx.env);
+    const input = await prepareInput(ctx, stage, options);
+    const run: NixRun = {
+      cwd: stage.sourceDir,
+      env: ctx.env,
+      log: ctx.log,
+      options: options.options,
+      failure: { sourceDir: ctx.sourceDir, stageDir: stage.sourceDir, input: input.label, attr: options.attr ?? 'default' },
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    };
+    const overrideArgs = Object.entries(options.overrideInputs).flatMap(([name, ref]) => ['--override-input', name, ref]);
+    const installable =
+      input.kind === 'flake'
+        ? [`${stage.sourceDir}#${options.attr ?? 'default'}`, ...overrideArgs]
+        : ['-f', path.join(stage.sourceDir, input.file), options.attr ?? '', ...(input.vendored ? ['--arg', 'vendor', stage.vendorDir] : [])];
+
+    // Rooted under a temporary name until the store path (hence the build id) is known: GC can't strike in between.
+    await mkdir(ctx.paths.gcroots, { recursive: true });
+    const pending = path.join(ctx.paths.gcroots, `.pending-${process.pid}-${Date.now()}`);
+    try {
+      ctx.log.step(`nix build of ${input.label}`);
+      const built = await runNix(['build', ...installable, '--json', '--print-build-logs', '--out-link', pending], { ...run, live: true }).catch(async (error: unknown) => {
+        throw await withAttributeList(error, () =>
+          listNixAttributes(input.kind === 'flake' ? { flake: stage.sourceDir, overrideArgs } : { file: path.join(stage.sourceDir, input.file) }, run),
+        );
+      });
+      const [result] = BuildJsonSchema.parse(JSON.parse(built.stdout));
+      const out = result!.outputs.out ?? Object.values(result!.outputs)[0];
+      if (!out) throw new Hop3Error('BUILD_NIX_NO_OUTPUT', `nix build of ${input.label} reported no output path.`, { hint: 'Check that the attribute is a derivation.' });
+      const buildId = buildIdOf(out);
+      const gcRoot = path.join(ctx.paths.gcroots, buildId);
+      await runNix(['build', out, '--out-link', gcRoot], run);
+      const runtime = await readNixRuntime(out);
+      ctx.log.step(`built ${out} (${(built.durationMs / 1000).toFixed(1)} s), GC root ${gcRoot}`);
+      return {
+        buildId,
+        location: out,
+        workingDir: runtime.workingDir,
+        defaults: runtime.defaults,
+        metadata: {
+          nix: {
+            version,
+            drv_path: result!.drvPath,
+            outputs: result!.outputs,
+            input: input.label,
+            attr: options.attr ?? (input.kind === 'flake' ? 'default' : ''),
+            gc_root: gcRoot,
+            ...(input.kind === 'file' && input.template ? { template: input.template } : {}),
+          },
+        },
+      };
+    } finally {
+      await removeLinks(ctx.paths.gcroots, path.basename(pending));
+    }
+  }
+}
+
+/** The store path's hash: the same derivation always gives the same build id. */
+export function buildIdOf(storePath: string): string {
+  const match = /^\/nix\/store\/([0-9a-z]{32})-/.exec(storePath);
+  if (!match) throw new Hop3Error('BUILD_NIX_NO_OUTPUT', `nix build returned ${storePath}, which is not a /nix/store path.`, { hint: 'hop3 supports the default /nix/store only.' });
+  return match[1]!.slice(0, 12);
+}
+
+/** Find the app's own Nix file, else write the toolchain's generated expression into the stage; vendor what hop3.nix needs. */
+async function prepareInput(ctx: BuildContext, stage: NixStage, options: NixOptions): Promise<NixInput> {
+  const own = NIX_FILES.find((file) => ctx.sourceEntries.some((entry) => entry.path === file && entry.type === 'file'));
+  if (own === 'flake.nix') {
+    await makeGitTree(stage.sourceDir, ctx.env);
+    return { kind: 'flake', label: own };
+  }
+  let input: NixInput & { kind: 'file' };
+  if (own) {
+    input = { kind: 'file', file: own, label: own, vendored: own === GENERATED_NIX_FILE };
+  } else {
+    const toolchain = templateToolchain(ctx, options);
+    const generated = await generateNixExpression(toolchain, ctx.config, ctx.appName);
+    await writeFile(path.join(stage.sourceDir, GENERATED_NIX_FILE), generated.text);
+    input = { kind: 'file', file: GENERATED_NIX_FILE, label: `hop3.nix (generated from hop3's nix/${generated.template})`, vendored: true, template: generated.template };
+  }
+  if (input.vendored && ctx.toolchain.nixVendor) {
+    await ctx.toolchain.nixVendor({ sourceDir: stage.sourceDir, vendorDir: stage.vendorDir, config: ctx.config, env: ctx.env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  }
+  return input;
+}
+
+/** `[nix] template` picks another toolchain's template; default: the detected one. */
+function templateToolchain(ctx: BuildContext, options: NixOptions): Toolchain {
+  if (!options.template) return ctx.toolchain;
+  const toolchain = TOOLCHAINS.find((t) => t.name === options.template);
+  if (!toolchain) {
+    throw new Hop3Error('CONFIG_TOML_INVALID', `[nix] template = "${options.template}" is not one of hop3's templates.`, {
+      hint: `Use one of: ${TOOLCHAINS.filter((t) => t.nixExpression).map((t) => t.name).join(', ')}.`,
+    });
+  }
+  return toolchain;
+}
+
+/** Remove the temporary out-link and its `-<output>` siblings. */
+async function removeLinks(dir: string, prefix: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((name) => name === prefix || name.startsWith(`${prefix}-`)).map((name) => rm(path.join(dir, name), { force: true })));
+}

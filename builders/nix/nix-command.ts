@@ -1,0 +1,71 @@
+import { execa } from 'execa';
+import { Hop3Error, tail } from '../../src/errors.js';
+import type { Logger } from '../../src/log/logger.js';
+import { describeNixFailure, type NixFailureContext } from './nix-failure.js';
+
+/** Every nix call gets these, so hop3 works without `experimental-features` in the user's nix.conf. */
+const COMMON_ARGS = ['--extra-experimental-features', 'nix-command flakes'];
+
+export const NIX_INSTALL_HINT =
+  'Install Nix (Debian/Ubuntu: `apt-get install nix-bin`; elsewhere https://nixos.org/download), then check that `nix --version` works; single-user installs need write access to /nix.';
+
+export interface NixRun {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal?: AbortSignal;
+  /** Extra options, e.g. `--option substituters ''`. */
+  options?: readonly string[];
+  /** Turns paths in Nix's messages back into the user's paths. */
+  failure: NixFailureContext;
+  /** Stream stderr lines to the log (build logs); off for quick queries. */
+  live?: boolean;
+}
+
+export interface NixResult {
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** Run `nix <args>`; a failure becomes a Hop3Error classified from Nix's own message (evaluation, build, attribute). */
+export async function runNix(args: readonly string[], run: NixRun): Promise<NixResult> {
+  const fullArgs = [...args, ...COMMON_ARGS, ...(run.options ?? [])];
+  const command = ['nix', ...fullArgs].join(' ');
+  if (run.live) run.log.output(`$ ${command}`);
+  const child = execa('nix', fullArgs, {
+    cwd: run.cwd,
+    env: run.env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    ...(run.signal ? { cancelSignal: run.signal } : {}),
+  });
+  let stderr = '';
+  let pending = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    stderr += text;
+    if (!run.live) return;
+    const lines = (pending + text).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) run.log.output(line);
+  });
+  const result = await child;
+  if (run.live && pending) run.log.output(pending);
+  if (result.failed) {
+    if (result.code === 'ENOENT') {
+      throw new Hop3Error('BUILD_NIX_MISSING', 'The nix builder needs Nix, and `nix` is not installed or not on PATH.', { hint: NIX_INSTALL_HINT, command });
+    }
+    if (result.isCanceled) throw new Hop3Error('BUILD_NIX_CANCELLED', `\`${command}\` was cancelled.`, { command, durationMs: result.durationMs });
+    throw await describeNixFailure(stderr, { ...run.failure, command, exitCode: result.exitCode, durationMs: result.durationMs });
+  }
+  return { stdout: String(result.stdout), stderr, durationMs: result.durationMs };
+}
+
+/** `nix --version` as "2.8.0", or a usable=false reason. */
+export async function nixVersion(env: NodeJS.ProcessEnv): Promise<{ version?: string; problem?: string }> {
+  const result = await execa('nix', ['--version'], { env, extendEnv: false, reject: false, stdin: 'ignore' });
+  if (result.failed) return { problem: result.code === 'ENOENT' ? 'nix is not installed' : tail(String(result.stderr) || (result.shortMessage ?? 'nix --version failed'), 3) };
+  return { version: String(result.stdout).trim().replace(/^nix \(Nix\) /, '') };
+}
