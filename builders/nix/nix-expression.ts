@@ -45,5 +45,12 @@ export function toNix(value: NixValue, indent = ''): string {
   }
   const entries = Object.entries(value as { readonly [key: string]: NixValue });
   if (entries.length === 0) return '{ }';
-  return `{\n${entries.map(([key, item]) => `${inner}${toNix(key)} = ${toNix(item, inner)};\n`).join('')}${indent}}`;
+  return `{\n${entries.map(([key, item]) => `${inner}${nixKey(key)} = ${toNix(item, inner)};\n`).join('')}${indent}}`;
+}
+
+const NIX_KEYWORDS = new Set(['assert', 'else', 'if', 'in', 'inherit', 'let', 'or', 'rec', 'then', 'with']);
+
+/** Attribute names stay bare when Nix allows it (readable ejected files), quoted otherwise. */
+function nixKey(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_'-]*$/.test(key) && !NIX_KEYWORDS.has(key) ? key : toNix(key);
 }

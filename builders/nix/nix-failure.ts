@@ -36,8 +36,8 @@ export async function describeNixFailure(stderr: string, details: FailureDetails
     const logTail = tail(logLines.join('\n'), 20);
     return new Hop3Error(
       'BUILD_NIX_BUILD_FAILED',
-      `Nix could not build ${builder[1]} (exit code ${builder[2]}) from ${details.input}.${logTail ? `\nLast lines of its log:\n${logTail}` : ' It printed nothing.'}`,
-      { ...common, outputTail: logTail, hint: `Fix the build script in ${details.input}; \`nix log ${builder[1]}\` shows the whole log.` },
+      `Nix could not build ${builder[1]} (exit code ${builder[2]}) from ${details.input}.${logTail ? ' Last lines of its log:' : ' Its builder printed nothing.'}`,
+      { ...common, ...(logTail ? { outputTail: logTail } : {}), hint: `Fix the build script in ${details.input}; \`nix log ${builder[1]}\` shows the whole log.` },
     );
   }
   const missing = FLAKE_ATTR_MISSING.exec(text) ?? FILE_ATTR_MISSING.exec(text);
@@ -50,7 +50,6 @@ export async function describeNixFailure(stderr: string, details: FailureDetails
   return new Hop3Error('BUILD_NIX_EVAL_FAILED', `Nix could not evaluate ${details.input}:\n${nixErrorMessage(text)}`, {
     ...common,
     file: details.input,
-    outputTail: tail(text),
     hint: `Fix the Nix expression at the file and line above.`,
   });
 }

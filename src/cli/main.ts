@@ -84,6 +84,16 @@ function program(setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .action(action(() => import('./commands/doctor.js')));
 
+  cli
+    .command('nix')
+    .description('Nix helpers')
+    .command('eject')
+    .argument('<dir>', 'app source directory')
+    .description('write the Nix expression hop3 generates for the app into it as hop3.nix, to customise')
+    .option('--name <app>', 'app name used as the derivation name (default: the directory name)')
+    .option('--json', 'machine-readable output')
+    .action(action(() => import('./commands/nix-eject.js')));
+
   return cli;
 }
 
