@@ -5,15 +5,9 @@ import type { Builder } from './builder.js';
 /** Builders load lazily: only the docker builder pulls in dockerode, only the nix builder calls nix. */
 const LOADERS: Record<BuilderName, () => Promise<Builder>> = {
   local: async () => new (await import('./local/local-builder.js')).LocalBuilder(),
-  docker: async () => notAvailableYet('docker'),
+  docker: async () => new (await import('./docker/docker-builder.js')).DockerBuilder(),
   nix: async () => new (await import('./nix/nix-builder.js')).NixBuilder(),
 };
-
-function notAvailableYet(name: BuilderName): never {
-  throw new Hop3Error('BUILD_BUILDER_UNAVAILABLE', `The ${name} builder is not available yet in this version of hop3.`, {
-    hint: 'Use --builder local for now.',
-  });
-}
 
 export function parseBuilderName(value: string, option = '--builder'): BuilderName {
   if ((BUILDER_NAMES as readonly string[]).includes(value)) return value as BuilderName;

@@ -77,6 +77,7 @@ const DockerSection = z
     'base-image': z.string().min(1),
     dockerfile: z.string().min(1),
     target: z.string().min(1),
+    'build-image': z.string().min(1),
   })
   .partial()
   .strict();

@@ -24,6 +24,25 @@ export function forHttp(url: string): ReadinessProbe {
   };
 }
 
+/**
+ * Ready when anything answers HTTP, whatever the status. For a published container port, where
+ * docker-proxy accepts the TCP connection before the app listens, so `forPort` proves nothing.
+ */
+export function forHttpAnswer(url: string): ReadinessProbe {
+  return {
+    description: `${url} answers HTTP`,
+    async check() {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(2000), redirect: 'manual' });
+        await response.body?.cancel();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
 /** Ready when the port accepts a TCP connection (web workers without a healthcheck_path). */
 export function forPort(host: string, port: number): ReadinessProbe {
   return {

@@ -5,7 +5,7 @@ import { ProcessDeployer } from './process-deployer.js';
 
 /** Deployers in the order they are asked; the first to accept the artifact runs it. */
 export async function loadDeployers(): Promise<Deployer[]> {
-  return [new ProcessDeployer()];
+  return [new ProcessDeployer(), new (await import('./container-deployer.js')).ContainerDeployer()];
 }
 
 export async function deployerFor(artifact: Artifact): Promise<Deployer> {

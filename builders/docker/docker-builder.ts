@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { execa } from 'execa';
+import { Hop3Error } from '../../src/errors.js';
+import type { Availability, Builder, BuildContext, BuildOutput } from '../builder.js';
+import { digestSourceTree } from '../source-tree.js';
+import { contextEntries, contextEpoch, packContext } from './build-context.js';
+import { followBuildStream } from './build-stream.js';
+import { createDockerClient, daemonVersion, type DockerClient } from './docker-client.js';
+import { resolveDockerfile } from './resolve-dockerfile.js';
+
+/** Where generated images keep the app; own Dockerfiles use their image's WORKDIR. */
+export const CONTAINER_APP_ROOT = '/app';
+
+/** Docker repository path component (stricter than hop3 app names: no leading/trailing/double separators). */
+const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+
+export interface DockerBuilderOptions {
+  /** The daemon client; by default one for DOCKER_HOST of the build's env. */
+  docker?: DockerClient;
+}
+
+/**
+ * Builds an image through the Engine API: a normalised, streamed tar context, the app's Dockerfile
+ * or a generated one, an immutable tag `hop3/<app>:<build_id>` where build_id is derived from
+ * everything that goes into the build, so identical inputs give the same tag.
+ */
+export class DockerBuilder implements Builder {
+  readonly name = 'docker' as const;
+  private readonly docker: DockerClient | undefined;
+
+  constructor(options: DockerBuilderOptions = {}) {
+    this.docker = options.docker;
+  }
+
+  async available(env: NodeJS.ProcessEnv = process.env): Promise<Availability> {
+    const docker = this.docker ?? createDockerClient(env);
+    try {
+      return { usable: true, detail: `Docker Engine ${await daemonVersion(docker, env)}` };
+    } catch (error) {
+      return { usable: false, detail: (error as Error).message, ...((error as Hop3Error).hint ? { hint: (error as Hop3Error).hint } : {}) };
+    }
+  }
+
+  async build(ctx: BuildContext): Promise<BuildOutput> {
+    const docker = this.docker ?? createDockerClient(ctx.env);
+    const serverVersion = await daemonVersion(docker, ctx.env);
+    const repository = imageRepository(ctx.appName);
+
+    const entries = await contextEntries(ctx.sourceDir, ctx.sourceEntries);
+    // The pipeline's digest covers the same files unless .dockerignore removed some.
+    const sourceDigest = entries.length === ctx.sourceEntries.length ? ctx.sourceDigest : await digestSourceTree(ctx.sourceDir, entries);
+    const dockerfile = await resolveDockerfile(ctx, entries);
+    const baseImageIds = await inspectBaseImages(docker, dockerfile.baseImages);
+    const target = ctx.config.toml?.parsed.docker?.target;
+    const sourceLabels = await describeSource(ctx);
+
+    const buildId = createHash('sha256')
+      .update(
+        JSON.stringify({
+          v: 1,
+          app: ctx.appName,
+          source: sourceDigest,
+          dockerfile: [dockerfile.path, dockerfile.text],
+          extras: dockerfile.extras.map((extra) => [extra.path, createHash('sha256').update(extra.content).digest('hex')]),
+          args: Object.entries(dockerfile.buildArgs).sort(([a], [b]) => a.localeCompare(b)),
+          target: target ?? null,
+          bases: baseImageIds,
+          // Labels end up in the image, so they are inputs too.
+          labels: sourceLabels,
+        }),
+      )
+      .digest('hex')
+      .slice(0, 16);
+    const tag = `${repository}:${buildId}`;
+
+    const labels: Record<string, string> = {
+      'org.opencontainers.image.created': await createdTime(docker, tag, ctx),
+      'org.opencontainers.image.title': ctx.appName,
+      ...sourceLabels,
+      'io.hop3.app': ctx.appName,
+      'io.hop3.build-id': buildId,
+      ...(ctx.env.HOP3_TEST_LABEL === '1' ? { 'hop3.test': '1' } : {}),
+    };
+
+    ctx.log.step(`docker build ${tag} (${dockerfile.origin}${dockerfile.generated ? `, base ${dockerfile.buildArgs.BASE_IMAGE}` : ''}, ${entries.length} context entries)`);
+    const context = packContext({ sourceDir: ctx.sourceDir, entries, extras: dockerfile.extras, epoch: contextEpoch(ctx.env) });
+    let contextError: Error | undefined;
+    context.on('error', (error: Error) => {
+      contextError = error;
+    });
+    let imageId: string;
+    try {
+      const stream = await docker.buildImage(context, {
+        t: tag,
+        dockerfile: dockerfile.path,
+        buildargs: dockerfile.buildArgs,
+        labels,
+        ...(target ? { target } : {}),
+        rm: true,
+        forcerm: true,
+        ...(ctx.signal ? { abortSignal: ctx.signal } : {}),
+      });
+      ({ imageId } = await followBuildStream(stream, ctx.log, `${ctx.appName} (${dockerfile.origin})`));
+    } catch (error) {
+      throw buildError(error, contextError, ctx);
+    }
+
+    const image = await docker.getImage(imageId).inspect();
+    const workingDir = dockerfile.generated ? CONTAINER_APP_ROOT : image.Config.WorkingDir || '/';
+    ctx.log.step(`image ${imageId.slice(0, 19)} tagged ${tag}`);
+    return {
+      buildId,
+      location: tag,
+      workingDir,
+      defaults: await ctx.toolchain.defaults(ctx.config, { appRoot: workingDir }),
+      metadata: {
+        image_id: imageId,
+        docker_server_version: serverVersion,
+        dockerfile: dockerfile.origin,
+        base_images: baseImageIds,
+        build_args: dockerfile.buildArgs,
+      },
+    };
+  }
+}
+
+export function imageRepository(app: string): string {
+  if (!REPOSITORY_NAME.test(app)) {
+    throw new Hop3Error('BUILD_DOCKER_INVALID_NAME', `The app name ${JSON.stringify(app)} cannot be a Docker repository name (hop3/${app}).`, {
+      hint: 'Docker names are lowercase letters and digits separated by single ".", "_" or "-" (e.g. --name my-app).',
+    });
+  }
+  return `hop3/${app}`;
+}
+
+/** Base image reference -> image ID; hop3 never pulls implicitly, so a missing one is an error now, not a pull later. */
+async function inspectBaseImages(docker: DockerClient, refs: readonly string[]): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const ref of refs) {
+    try {
+      ids[ref] = (await docker.getImage(ref).inspect()).Id;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      throw new Hop3Error('BUILD_DOCKER_BASE_IMAGE_MISSING', `The base image ${ref} is not on this Docker host (hop3 does not pull implicitly).`, {
+        cause: error,
+        hint: `Pull it (\`docker pull ${ref}\`), or build hop3's local images (\`bash docker/base-images.sh\`) and choose one with --base-image, [docker] base-image or HOP3_DOCKER_BASE_IMAGE (e.g. hop3/base-runtime:bookworm).`,
+      });
+    }
+  }
+  return ids;
+}
+
+/** OCI source labels from git when the app is in a work tree: revision and remote URL. */
+async function describeSource(ctx: BuildContext): Promise<Record<string, string>> {
+  const git = async (...args: string[]) => {
+    const result = await execa('git', ['-C', ctx.sourceDir, ...args], { reject: false, env: ctx.env, extendEnv: false, stdin: 'ignore', timeout: 5000 });
+    return result.exitCode === 0 ? String(result.stdout).trim() : '';
+  };
+  const revision = await git('rev-parse', 'HEAD');
+  if (!revision) return {};
+  const source = await git('config', '--get', 'remote.origin.url');
+  return { 'org.opencontainers.image.revision': revision, ...(source ? { 'org.opencontainers.image.source': source } : {}) };
+}
+
+/**
+ * SOURCE_DATE_EPOCH when set; else the time of the first build of this build_id, so that
+ * rebuilding identical inputs reuses every cached layer and yields the very same image.
+ */
+async function createdTime(docker: DockerClient, tag: string, ctx: BuildContext): Promise<string> {
+  if (ctx.env.SOURCE_DATE_EPOCH) return new Date(contextEpoch(ctx.env) * 1000).toISOString();
+  const existing = await docker
+    .getImage(tag)
+    .inspect()
+    .catch(() => undefined);
+  return existing?.Config.Labels?.['org.opencontainers.image.created'] ?? ctx.now.toISOString();
+}
+
+function buildError(error: unknown, contextError: Error | undefined, ctx: BuildContext): unknown {
+  if (contextError) {
+    return new Hop3Error('BUILD_DOCKER_CONTEXT', `Could not send the build context of ${ctx.sourceDir}: ${contextError.message}`, {
+      cause: contextError,
+      hint: 'A file changed or became unreadable while the context was sent; check permissions and retry.',
+    });
+  }
+  if (error instanceof Hop3Error) return error;
+  return new Hop3Error('BUILD_DOCKER_BUILD_FAILED', `Docker build of ${ctx.appName} failed: ${(error as Error).message}`, {
+    cause: error,
+    hint: 'Check the Dockerfile and the daemon log.',
+  });
+}

@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Hop3Error } from '../../src/errors.js';
+import { packageRoot } from '../../src/package-root.js';
+import type { BuildContext } from '../builder.js';
+import type { SourceEntry } from '../source-tree.js';
+import type { ExtraFile } from './build-context.js';
+
+/** Where hop3 puts a generated Dockerfile in the context; the daemon drops it after reading (see below). */
+const GENERATED_DOCKERFILE = '.hop3/Dockerfile';
+export const TEMPLATES_DIR = path.join(packageRoot, 'docker');
+
+export interface ResolvedDockerfile {
+  /** Path inside the context, for the API's `dockerfile` parameter. */
+  path: string;
+  text: string;
+  /** `docker/<template>` when hop3 generated it, else the app's own file. */
+  origin: string;
+  generated: boolean;
+  /** Files hop3 adds to the context. */
+  extras: ExtraFile[];
+  /** Build args: `[docker] build-args` plus BASE_IMAGE/BUILD_IMAGE when hop3 chose them. */
+  buildArgs: Record<string, string>;
+  /** Images the build starts FROM that are not stages of the same Dockerfile. */
+  baseImages: string[];
+}
+
+/**
+ * The Dockerfile to build with: the app's own (`[docker] dockerfile`, else `Dockerfile` at the root),
+ * or the toolchain's template from `docker/`. Base image: --base-image > `[docker] base-image` >
+ * HOP3_DOCKER_BASE_IMAGE > the toolchain's default; the build stage's image: `[docker] build-image` >
+ * HOP3_DOCKER_BUILD_IMAGE > the base image.
+ */
+export async function resolveDockerfile(ctx: BuildContext, entries: readonly SourceEntry[]): Promise<ResolvedDockerfile> {
+  const docker = ctx.config.toml?.parsed.docker;
+  const userArgs = docker?.['build-args'] ?? {};
+  const chosenBase = ctx.baseImage || docker?.['base-image'] || ctx.env.HOP3_DOCKER_BASE_IMAGE || undefined;
+  const chosenBuild = docker?.['build-image'] || ctx.env.HOP3_DOCKER_BUILD_IMAGE || undefined;
+
+  const own = docker?.dockerfile ?? (entries.some((e) => e.path === 'Dockerfile' && e.type === 'file') ? 'Dockerfile' : undefined);
+  if (own !== undefined) {
+    const file = contextPath(ctx.sourceDir, own);
+    const text = await readFile(path.join(ctx.sourceDir, file), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new Hop3Error('BUILD_DOCKER_DOCKERFILE_MISSING', `Cannot read the Dockerfile ${path.join(ctx.sourceDir, file)}: ${error.message}`, {
+        file,
+        cause: error,
+        hint: docker?.dockerfile ? 'Fix [docker] dockerfile in hop3.toml (a path inside the app directory).' : 'Check the file permissions.',
+      });
+    });
+    // Only images the user asked for: an own Dockerfile opts in with `ARG BASE_IMAGE` / `ARG BUILD_IMAGE`.
+    const buildArgs = { ...userArgs, ...(chosenBase ? { BASE_IMAGE: chosenBase } : {}), ...(chosenBuild ? { BUILD_IMAGE: chosenBuild } : {}) };
+    // The CLI sends the Dockerfile even when .dockerignore lists it (the daemon then drops it); so do we.
+    const extras = entries.some((e) => e.path === file) ? [] : [{ path: file, content: Buffer.from(text) }];
+    return { path: file, text, origin: file, generated: false, extras, buildArgs, baseImages: externalImages(text, buildArgs) };
+  }
+
+  if (!ctx.toolchain.dockerfile) {
+    throw new Hop3Error('BUILD_DOCKER_NO_TEMPLATE', `hop3 has no Dockerfile template for ${ctx.toolchain.name} apps.`, {
+      hint: 'Add a Dockerfile to the app, or use another builder.',
+    });
+  }
+  const plan = await ctx.toolchain.dockerfile(ctx.config);
+  const template = `${plan.template}.Dockerfile`;
+  const text = await readFile(path.join(TEMPLATES_DIR, template), 'utf8');
+  const base = chosenBase ?? plan.defaultBaseImage;
+  const buildArgs = { ...userArgs, BASE_IMAGE: base, BUILD_IMAGE: chosenBuild ?? base };
+  const extras: ExtraFile[] = [
+    { path: GENERATED_DOCKERFILE, content: Buffer.from(text) },
+    // The daemon reads the Dockerfile, then removes the files .dockerignore lists among the Dockerfile and
+    // .dockerignore itself: `COPY . /app` then sees neither. The app's own .dockerignore was applied already.
+    { path: '.dockerignore', content: Buffer.from(`${GENERATED_DOCKERFILE}\n.dockerignore\n`) },
+    ...(await Promise.all(Object.entries(plan.extraFiles ?? {}).map(async ([to, from]) => ({ path: to, content: await readFile(from) })))),
+  ];
+  return { path: GENERATED_DOCKERFILE, text, origin: `docker/${template}`, generated: true, extras, buildArgs, baseImages: externalImages(text, buildArgs) };
+}
+
+/** A Dockerfile path relative to the context, refusing one outside it. */
+function contextPath(sourceDir: string, file: string): string {
+  const rel = path.posix.normalize(file.split(path.sep).join('/'));
+  if (path.posix.isAbsolute(rel) || rel === '..' || rel.startsWith('../')) {
+    throw new Hop3Error('BUILD_DOCKER_DOCKERFILE_OUTSIDE', `[docker] dockerfile = "${file}" is outside the app directory ${sourceDir}.`, {
+      hint: 'Name a Dockerfile inside the app directory, relative to it.',
+    });
+  }
+  return rel;
+}
+
+/**
+ * Images named by FROM lines, minus earlier stages and `scratch`; `${ARG}` is expanded from the
+ * build args and the global ARG defaults, as the daemon does. Lines that still hold a `$` are skipped.
+ */
+export function externalImages(dockerfile: string, buildArgs: Record<string, string>): string[] {
+  const globals: Record<string, string> = {};
+  const stages = new Set<string>();
+  const images: string[] = [];
+  let seenFrom = false;
+  const expand = (value: string) => value.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (match, name: string) => buildArgs[name] ?? globals[name] ?? match);
+  for (const raw of dockerfile.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
+    const line = raw.trim();
+    const arg = /^ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?/i.exec(line);
+    if (arg && !seenFrom && arg[2] !== undefined) globals[arg[1]!] = expand(arg[2].replace(/^"(.*)"$/, '$1'));
+    const from = /^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (!from) continue;
+    seenFrom = true;
+    const image = expand(from[1]!);
+    if (!image.includes('$') && image !== 'scratch' && !stages.has(image.toLowerCase()) && !images.includes(image)) images.push(image);
+    if (from[2]) stages.add(from[2].toLowerCase());
+  }
+  return images;
+}

@@ -1,0 +1,20 @@
+# hop3's generated Dockerfile for Python apps (requirements.txt or pyproject.toml).
+# hop3 passes BASE_IMAGE (final stage) and BUILD_IMAGE (dependency install) as build args;
+# both must have the same Python at the same path, since the virtualenv links to it.
+ARG BASE_IMAGE=python:3.12-slim
+ARG BUILD_IMAGE=python:3.12-slim
+
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /app
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+COPY . /app
+# The venv lives where it runs (/app/.venv): its scripts hard-code their interpreter path.
+RUN python3 -m venv /app/.venv \
+ && if [ -f requirements.txt ]; then /app/.venv/bin/pip install -r requirements.txt; else /app/.venv/bin/pip install .; fi
+
+# Final stage: the base image plus /app; no build tools, no pip cache.
+FROM ${BASE_IMAGE}
+WORKDIR /app
+COPY --from=build /app /app
+# Numeric, so it needs no passwd entry in any base image; /app stays root-owned and read-only to the app.
+USER 10001:10001

@@ -1,0 +1,9 @@
+# hop3's generated Dockerfile for static sites, served by hop3's static server (.hop3/static-server.mjs,
+# added to the build context by hop3). BASE_IMAGE needs node; nothing is installed, so one stage.
+ARG BASE_IMAGE=node:20-slim
+
+FROM ${BASE_IMAGE}
+WORKDIR /app
+COPY . /app
+# Numeric, so it needs no passwd entry in any base image; /app stays root-owned and read-only to the app.
+USER 10001:10001

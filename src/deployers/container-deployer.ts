@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDockerClient, daemonVersion, type DockerClient } from '../../builders/docker/docker-client.js';
+import type { Artifact } from '../artifact/artifact-file.js';
+import { Hop3Error, isHop3Error, tail } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { AppPaths } from '../state/hop3-home.js';
+import type { Deployer, DeployOptions, LogOptions, RunState, WorkerRecord, WorkerStatus } from './deployer.js';
+import { decodeLogFrames, LogFrames } from './log-frames.js';
+import { forHttp, forHttpAnswer, waitUntilReady } from './readiness.js';
+import { webWorkerName } from './worker-env.js';
+
+/** How long a non-web worker must stay up to count as started. */
+const SETTLE_MS = 1000;
+/** Seconds a container gets to stop on SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_S = 5;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ContainerDeployerOptions {
+  /** The daemon client; by default one for DOCKER_HOST of the deploy's env. */
+  docker?: DockerClient;
+}
+
+/** Runs docker artifacts: one container per worker from the artifact's image, the web port published on 127.0.0.1. */
+export class ContainerDeployer implements Deployer {
+  readonly name = 'container';
+  private readonly docker: DockerClient | undefined;
+
+  constructor(options: ContainerDeployerOptions = {}) {
+    this.docker = options.docker;
+  }
+
+  accept(artifact: Artifact): boolean {
+    return artifact.builder === 'docker';
+  }
+
+  async deploy(artifact: Artifact, options: DeployOptions): Promise<RunState> {
+    const docker = await this.connect(options.env);
+    const imagePath = await imageSearchPath(docker, artifact.location);
+    const env = (worker: string) => containerEnv(artifact, worker, options.port, imagePath);
+    const labels = (worker: string) => ({
+      'hop3.app': options.paths.app,
+      'hop3.worker': worker,
+      'hop3.build-id': artifact.build_id,
+      ...(options.env.HOP3_TEST_LABEL === '1' ? { 'hop3.test': '1' } : {}),
+    });
+    const workingDir = artifact.runtime.working_dir || undefined;
+
+    for (const command of artifact.runtime.before_run) {
+      options.log.step(`before_run (one-off container): ${command}`);
+      await runOnce(docker, { image: artifact.location, command, env: env('before_run'), labels: labels('before_run'), workingDir, log: options.log });
+    }
+
+    const web = webWorkerName(artifact);
+    const started: WorkerRecord[] = [];
+    try {
+      for (const [name, command] of Object.entries(artifact.runtime.workers)) {
+        const port = `${options.port}/tcp`;
+        const container = await docker.createContainer({
+          name: `hop3-${options.paths.app}-${name}-${randomBytes(3).toString('hex')}`,
+          Image: artifact.location,
+          Cmd: ['/bin/sh', '-c', command],
+          Env: env(name),
+          ...(workingDir ? { WorkingDir: workingDir } : {}),
+          Labels: labels(name),
+          ...(name === web ? { ExposedPorts: { [port]: {} } } : {}),
+          HostConfig: {
+            // docker-init as PID 1: signals reach the app and `stop` is quick even though `sh -c` runs it.
+            Init: true,
+            RestartPolicy: { Name: 'unless-stopped' },
+            ...(name === web ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(options.port) }] } } : {}),
+          },
+        });
+        started.push({ name, id: container.id });
+        await container.start();
+        options.log.info(`started ${name} (container ${container.id.slice(0, 12)})`);
+      }
+      const url = await this.waitReady(docker, artifact, options, started);
+      return {
+        app: options.paths.app,
+        deployer: this.name,
+        build_id: artifact.build_id,
+        artifact,
+        port: options.port,
+        url,
+        started_at: new Date().toISOString(),
+        workers: started,
+      };
+    } catch (error) {
+      const tails = await Promise.all(started.map(async (w) => `[${w.name}]\n${await containerLogTail(docker, w.id, 15)}`));
+      await Promise.all(started.map((w) => removeContainer(docker, w.id)));
+      throw withOutputTail(error, tails.join('\n'));
+    }
+  }
+
+  async stop(state: RunState, log: Logger): Promise<void> {
+    const docker = await this.connect(process.env);
+    await Promise.all(
+      state.workers.map(async (worker) => {
+        await removeContainer(docker, worker.id);
+        log.info(`stopped ${worker.name} (container ${worker.id.slice(0, 12)})`);
+      }),
+    );
+  }
+
+  async status(state: RunState): Promise<WorkerStatus[]> {
+    const docker = this.docker ?? createDockerClient(process.env);
+    return Promise.all(
+      state.workers.map(async (worker) => {
+        const info = await docker
+          .getContainer(worker.id)
+          .inspect()
+          .catch(() => undefined);
+        return { ...worker, running: Boolean(info?.State.Running && !info.State.Restarting) };
+      }),
+    );
+  }
+
+  async logs(state: RunState, _paths: AppPaths, options: LogOptions): Promise<void> {
+    const docker = await this.connect(process.env);
+    const workers = options.worker ? state.workers.filter((w) => w.name === options.worker) : state.workers;
+    if (workers.length === 0) {
+      throw new Hop3Error('CLI_UNKNOWN_WORKER', `App ${state.app} has no worker ${options.worker}.`, {
+        hint: `Workers: ${state.workers.map((w) => w.name).join(', ')}.`,
+      });
+    }
+    const prefix = (name: string, text: string) => (workers.length > 1 ? text.replace(/^(?=.)/gm, `${name} | `) : text);
+    for (const worker of workers) {
+      const text = await containerLogTail(docker, worker.id, options.lines);
+      if (text) options.write(`${prefix(worker.name, text)}\n`);
+    }
+    if (!options.follow) return;
+    await Promise.all(
+      workers.map(async (worker) => {
+        const stream = (await docker.getContainer(worker.id).logs({ follow: true, stdout: true, stderr: true, since: Math.floor(Date.now() / 1000), tail: 0 })) as NodeJS.ReadableStream & { destroy(): void };
+        options.signal?.addEventListener('abort', () => stream.destroy(), { once: true });
+        const frames = new LogFrames();
+        try {
+          for await (const chunk of stream) {
+            const text = frames.push(chunk as Buffer);
+            if (text) options.write(prefix(worker.name, text));
+          }
+        } catch (error) {
+          if (!options.signal?.aborted) throw error;
+        }
+      }),
+    );
+  }
+
+  private async connect(env: NodeJS.ProcessEnv): Promise<DockerClient> {
+    const docker = this.docker ?? createDockerClient(env);
+    await daemonVersion(docker, env, 'DEPLOY_CONTAINER_DAEMON_UNREACHABLE');
+    return docker;
+  }
+
+  /** Web worker: health check from the host within healthcheck_timeout; others: still up after a moment. */
+  private async waitReady(docker: DockerClient, artifact: Artifact, options: DeployOptions, started: WorkerRecord[]): Promise<string | null> {
+    const failed = async () => {
+      for (const worker of started) {
+        const { State, RestartCount } = await docker.getContainer(worker.id).inspect();
+        // The restart policy would hide a crash loop: one restart is already a failure.
+        if (!State.Running || State.Restarting || RestartCount > 0) return `Worker ${worker.name} exited (code ${State.ExitCode})`;
+      }
+      return undefined;
+    };
+    const web = webWorkerName(artifact);
+    if (!web) {
+      await sleep(SETTLE_MS);
+      const failure = await failed();
+      if (failure) throw new Hop3Error('DEPLOY_WORKER_EXITED', `${failure} right after starting.`, { hint: 'Check the worker command and the log tail below.' });
+      return null;
+    }
+    const url = `http://127.0.0.1:${options.port}`;
+    const { healthcheck_path: healthPath, healthcheck_timeout: timeout } = artifact.runtime;
+    const probe = healthPath ? forHttp(`${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`) : forHttpAnswer(`${url}/`);
+    options.log.step(`waiting up to ${timeout} s until ${probe.description}`);
+    await waitUntilReady(probe, { timeoutMs: timeout * 1000, failed, ...(options.signal ? { signal: options.signal } : {}) });
+    return `${url}/`;
+  }
+}
+
+/**
+ * Hop3's worker environment, inside a container: the artifact's env_vars, then what hop3 sets.
+ * BIND_ADDRESS is 0.0.0.0 because the published port reaches the container from outside its
+ * loopback; the host side is bound to 127.0.0.1, so the app is still not exposed beyond this host.
+ */
+function containerEnv(artifact: Artifact, worker: string, port: number, imagePath: string): string[] {
+  const env: Record<string, string> = {
+    ...artifact.runtime.env_vars,
+    APP: artifact.app_name,
+    PROC_TYPE: worker,
+    BIND_ADDRESS: '0.0.0.0',
+    PATH: [...artifact.runtime.path_prepend, imagePath].join(':'),
+    PORT: String(port),
+  };
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+/** The image's own PATH (path_prepend goes in front of it); a missing image is a clear error. */
+async function imageSearchPath(docker: DockerClient, image: string): Promise<string> {
+  try {
+    const info = await docker.getImage(image).inspect();
+    return info.Config.Env?.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) || DEFAULT_PATH;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    throw new Hop3Error('DEPLOY_CONTAINER_IMAGE_MISSING', `The image ${image} is not on this Docker host.`, {
+      cause: error,
+      hint: 'Build it here (`hop3 build <dir> --builder docker`) or load it (`docker save` there, `docker load` here).',
+    });
+  }
+}
+
+interface OneOff {
+  image: string;
+  command: string;
+  env: string[];
+  labels: Record<string, string>;
+  workingDir: string | undefined;
+  log: Logger;
+}
+
+/** Run a command to completion in a throwaway container of the image; a non-zero exit fails the deploy. */
+async function runOnce(docker: DockerClient, run: OneOff): Promise<void> {
+  const container = await docker.createContainer({
+    Image: run.image,
+    Cmd: ['/bin/sh', '-c', run.command],
+    Env: run.env,
+    ...(run.workingDir ? { WorkingDir: run.workingDir } : {}),
+    Labels: run.labels,
+    HostConfig: { Init: true },
+  });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const output = decodeLogFrames(await container.logs({ stdout: true, stderr: true, follow: false }));
+    for (const line of output.split('\n').filter(Boolean)) run.log.output(line);
+    if (StatusCode !== 0) {
+      throw new Hop3Error('DEPLOY_CONTAINER_BEFORE_RUN_FAILED', `before_run command \`${run.command}\` failed in a container of ${run.image} (exit code ${StatusCode}); no worker was started.`, {
+        command: run.command,
+        exitCode: StatusCode,
+        outputTail: tail(output),
+        hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
+      });
+    }
+  } finally {
+    await removeContainer(docker, container.id);
+  }
+}
+
+async function containerLogTail(docker: DockerClient, id: string, lines: number): Promise<string> {
+  if (lines <= 0) return '';
+  const buffer = await docker
+    .getContainer(id)
+    .logs({ stdout: true, stderr: true, follow: false, tail: lines })
+    .catch(() => Buffer.alloc(0));
+  return decodeLogFrames(buffer).replace(/\n$/, '');
+}
+
+/** Stop and remove; a container that is already gone is fine. */
+async function removeContainer(docker: DockerClient, id: string): Promise<void> {
+  const container = docker.getContainer(id);
+  await container.stop({ t: STOP_TIMEOUT_S }).catch(() => undefined);
+  await container.remove({ force: true }).catch((error: { statusCode?: number }) => {
+    if (error.statusCode !== 404) throw error;
+  });
+}
+
+/** The containers' log tails belong in a deploy failure: the message is useless without them. */
+function withOutputTail(error: unknown, outputTail: string): unknown {
+  if (!isHop3Error(error) || error.outputTail) return error;
+  return new Hop3Error(error.code, error.message, {
+    ...(error.hint ? { hint: error.hint } : {}),
+    cause: error.cause,
+    outputTail,
+    ...(error.timedOut ? { timedOut: true } : {}),
+  });
+}
