@@ -46,6 +46,14 @@ describe('hop3 CLI on bad input', () => {
     await unchanged();
   });
 
+  it('reports a failing build hook with its output and removes the half-made build', async () => {
+    await using sandbox = await Sandbox.create();
+    const { app, unchanged } = await withGoodBuild(sandbox);
+    await writeFile(path.join(app, 'hop3.toml'), '[build]\nbuild = "echo compiling; exit 7"\n');
+    expectClearError(await sandbox.hop3(['build', app]), 'BUILD_HOOK_FAILED', 'exit code 7', 'compiling');
+    await unchanged();
+  });
+
   it('names the missing field of an artifact, and says a truncated one is not JSON', async () => {
     await using sandbox = await Sandbox.create();
     const { unchanged } = await withGoodBuild(sandbox);

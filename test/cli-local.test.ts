@@ -113,6 +113,17 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(await readFile(path.join(b.runtime.working_dir, 'index.html'), 'utf8')).toBe('changed');
   });
 
+  it('runs build hooks in the build copy, never in the source dir', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('static-site');
+    await writeFile(path.join(app, 'hop3.toml'), '[build]\nbefore-build = "echo before > stamp.txt"\nafter-build = ["echo after >> stamp.txt"]\n');
+    const build = await sandbox.hop3(['build', app, '--json']);
+    expect(build.exitCode, build.all).toBe(0);
+    const artifact = JSON.parse(build.stdout);
+    expect(await readFile(path.join(artifact.runtime.working_dir, 'stamp.txt'), 'utf8')).toBe('before\nafter\n');
+    await expect(readFile(path.join(app, 'stamp.txt'))).rejects.toThrow();
+  });
+
   it('stops its workers on Ctrl-C in --foreground', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('procfile-app');

@@ -2,12 +2,31 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Hop3Error } from '../../src/errors.js';
 import type { Builder, BuildContext, BuildOutput } from '../builder.js';
+import { buildHooks } from '../../src/config/build-hooks.js';
+import { runTool } from '../run-tool.js';
 import { copySourceTree } from '../source-tree.js';
+import type { ToolchainDefaults } from '../toolchains/toolchain.js';
 
 /** Sortable and unique per build: local builds are not reproducible (pip/npm resolve at build time). */
 function localBuildId(now: Date, sourceDigest: string): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${sourceDigest.slice(0, 8)}`;
+}
+
+/** Build hooks run in the app root with the toolchain's environment (venv or node_modules/.bin on PATH). */
+async function runBuildCommands(commands: string[], { ctx, appRoot, defaults }: { ctx: BuildContext; appRoot: string; defaults: ToolchainDefaults }): Promise<void> {
+  const env = { ...ctx.env, ...defaults.env_vars, PATH: [...defaults.path_prepend, ctx.env.PATH ?? '/usr/bin:/bin'].join(':') };
+  for (const command of commands) {
+    ctx.log.step(`build hook: ${command}`);
+    await runTool('/bin/sh', ['-c', command], {
+      cwd: appRoot,
+      env,
+      log: ctx.log,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      errorCode: 'BUILD_HOOK_FAILED',
+      hint: 'Fix the command ([build] before-build/build/after-build in hop3.toml, or the Procfile prebuild/postbuild line).',
+    });
+  }
 }
 
 /** Builds on this host: source copy + toolchain install into `$HOP3_HOME/apps/<app>/builds/<build_id>/`. */
@@ -24,14 +43,14 @@ export class LocalBuilder implements Builder {
     try {
       ctx.log.step(`copying source to ${appRoot}`);
       await copySourceTree(ctx.sourceDir, ctx.sourceEntries, appRoot);
+      const defaults = await ctx.toolchain.defaults(ctx.config, { appRoot });
+      const hooks = buildHooks(ctx.config);
+      const runHooks = (commands: string[]) => runBuildCommands(commands, { ctx, appRoot, defaults });
+      await runHooks(hooks.before);
       await ctx.toolchain.installLocal({ appRoot, config: ctx.config, env: ctx.env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      return {
-        buildId,
-        location: dir,
-        workingDir: appRoot,
-        defaults: await ctx.toolchain.defaults(ctx.config, { appRoot }),
-        metadata: {},
-      };
+      await runHooks(hooks.build);
+      await runHooks(hooks.after);
+      return { buildId, location: dir, workingDir: appRoot, defaults, metadata: {} };
     } catch (error) {
       await rm(dir, { recursive: true, force: true }); // a failed build leaves nothing half-made behind
       throw error;

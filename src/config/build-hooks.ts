@@ -1,0 +1,18 @@
+import type { AppConfig } from './app-config.js';
+
+/** Shell commands run around dependency installation, Hop3's way: hop3.toml keys win over Procfile hooks. */
+export interface BuildHooks {
+  before: string[];
+  build: string[];
+  after: string[];
+}
+
+export function buildHooks(config: AppConfig): BuildHooks {
+  const build = config.toml?.parsed.build ?? {};
+  const hooks = config.procfile?.parsed.hooks ?? {};
+  return {
+    before: build['before-build'] ?? (hooks.prebuild ? [hooks.prebuild] : []),
+    build: build.build ?? [],
+    after: build['after-build'] ?? (hooks.postbuild ? [hooks.postbuild] : []),
+  };
+}
