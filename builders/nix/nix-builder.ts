@@ -7,7 +7,7 @@ import { NIX_FILES } from '../toolchains/generic.js';
 import { TOOLCHAINS } from '../toolchains/registry.js';
 import type { Toolchain } from '../toolchains/toolchain.js';
 import { listNixAttributes, withAttributeList } from './nix-attributes.js';
-import { NIX_INSTALL_HINT, nixVersion, runNix, type NixRun } from './nix-command.js';
+import { NIX_INSTALL_HINT, nixSmokeProblem, nixVersion, runNix, type NixRun } from './nix-command.js';
 import { GENERATED_NIX_FILE, generateNixExpression } from './nix-expression.js';
 import { nixOptions, type NixOptions } from './nix-options.js';
 import { readNixRuntime } from './nix-runtime.js';
@@ -29,7 +29,10 @@ export class NixBuilder implements Builder {
 
   async available(): Promise<Availability> {
     const { version, problem } = await nixVersion(this.env);
-    return version ? { usable: true, detail: `nix ${version}` } : { usable: false, detail: problem ?? 'nix does not work', hint: NIX_INSTALL_HINT };
+    if (!version) return { usable: false, detail: problem ?? 'nix does not work', hint: NIX_INSTALL_HINT };
+    const smoke = await nixSmokeProblem(this.env);
+    if (smoke) return { usable: false, detail: `nix ${version} cannot build: ${smoke}`, hint: 'Check /etc/nix/nix.conf (sandbox = false on Debian) and that this user may write to /nix/store (root, or nix-daemon running and the user in nix-users).' };
+    return { usable: true, detail: `nix ${version}` };
   }
 
   async build(ctx: BuildContext): Promise<BuildOutput> {

@@ -63,6 +63,16 @@ export async function runNix(args: readonly string[], run: NixRun): Promise<NixR
   return { stdout: String(result.stdout), stderr, durationMs: result.durationMs };
 }
 
+/** A self-contained derivation: proves the store is writable and builds run, without nixpkgs or network. */
+const SMOKE_EXPR = 'derivation { name = "hop3-nix-smoke"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo ok > $out" ]; }';
+
+/** For `hop3 doctor`: can this user build at all? Undefined when yes, else the tail of nix's complaint. */
+export async function nixSmokeProblem(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const args = ['build', '--no-link', '--impure', '--expr', SMOKE_EXPR, '--option', 'substituters', '', ...COMMON_ARGS];
+  const result = await execa('nix', args, { env, extendEnv: false, reject: false, stdin: 'ignore', cwd: '/' });
+  return result.failed ? tail(String(result.stderr) || (result.shortMessage ?? 'nix build failed'), 3) : undefined;
+}
+
 /** `nix --version` as "2.8.0", or a usable=false reason. */
 export async function nixVersion(env: NodeJS.ProcessEnv): Promise<{ version?: string; problem?: string }> {
   const result = await execa('nix', ['--version'], { env, extendEnv: false, reject: false, stdin: 'ignore' });
