@@ -14,7 +14,7 @@ type BuildMessage = z.infer<typeof BuildMessage>;
 
 export interface BuildStreamResult {
   imageId: string;
-  /** Every output line, for callers that keep a log. */
+  /** Every output line but the builder's bookkeeping, for callers that keep a log. */
   lines: string[];
 }
 
@@ -37,9 +37,11 @@ export async function followBuildStream(stream: NodeJS.ReadableStream, log: Logg
   const emit = (line: string) => {
     const clean = line.replace(/\r$/, '');
     if (clean.trim() === '') return;
+    if (NOISE.test(clean)) return;
     lines.push(clean);
-    if (/^Step \d+\/\d+ : /.test(clean)) step = clean.replace(/^Step /, '');
-    if (!NOISE.test(clean)) log.output(clean);
+    const header = /^Step (\d+\/\d+) : (.*)$/.exec(clean);
+    if (header) step = `${header[1]} \`${header[2]}\``;
+    log.output(clean);
   };
   const handle = (message: BuildMessage) => {
     if (message.error !== undefined || message.errorDetail !== undefined) {

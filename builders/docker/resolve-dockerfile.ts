@@ -37,7 +37,8 @@ export async function resolveDockerfile(ctx: BuildContext, entries: readonly Sou
   const chosenBase = ctx.baseImage || docker?.['base-image'] || ctx.env.HOP3_DOCKER_BASE_IMAGE || undefined;
   const chosenBuild = docker?.['build-image'] || ctx.env.HOP3_DOCKER_BUILD_IMAGE || undefined;
 
-  const own = docker?.dockerfile ?? (entries.some((e) => e.path === 'Dockerfile' && e.type === 'file') ? 'Dockerfile' : undefined);
+  // Looked up before .dockerignore: a Dockerfile may well list itself there.
+  const own = docker?.dockerfile ?? (ctx.sourceEntries.some((e) => e.path === 'Dockerfile' && e.type === 'file') ? 'Dockerfile' : undefined);
   if (own !== undefined) {
     const file = contextPath(ctx.sourceDir, own);
     const text = await readFile(path.join(ctx.sourceDir, file), 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -49,8 +50,13 @@ export async function resolveDockerfile(ctx: BuildContext, entries: readonly Sou
     });
     // Only images the user asked for: an own Dockerfile opts in with `ARG BASE_IMAGE` / `ARG BUILD_IMAGE`.
     const buildArgs = { ...userArgs, ...(chosenBase ? { BASE_IMAGE: chosenBase } : {}), ...(chosenBuild ? { BUILD_IMAGE: chosenBuild } : {}) };
-    // The CLI sends the Dockerfile even when .dockerignore lists it (the daemon then drops it); so do we.
-    const extras = entries.some((e) => e.path === file) ? [] : [{ path: file, content: Buffer.from(text) }];
+    // Like the docker CLI, send the Dockerfile and .dockerignore even when .dockerignore lists them:
+    // the daemon reads both, then drops those listed, so `COPY .` sees neither.
+    const extras: ExtraFile[] = [];
+    for (const name of [file, '.dockerignore']) {
+      const dropped = !entries.some((e) => e.path === name) && ctx.sourceEntries.some((e) => e.path === name && e.type === 'file');
+      if (dropped) extras.push({ path: name, content: await readFile(path.join(ctx.sourceDir, name)) });
+    }
     return { path: file, text, origin: file, generated: false, extras, buildArgs, baseImages: externalImages(text, buildArgs) };
   }
 

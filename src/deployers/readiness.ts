@@ -8,18 +8,32 @@ export interface ReadinessProbe {
   check(): Promise<boolean>;
 }
 
+/**
+ * The status of a GET, or undefined when nothing answers within 2 s. The timer is a plain (ref'd)
+ * one, unlike AbortSignal.timeout: a request left pending by a silent peer (docker-proxy before
+ * the app listens) holds no handle, and the process would exit mid-wait with code 13.
+ */
+async function statusOf(url: string): Promise<number | undefined> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 2000);
+  try {
+    const response = await fetch(url, { signal: controller.signal, redirect: 'manual' });
+    await response.body?.cancel();
+    return response.status;
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Ready when GET answers 2xx. */
 export function forHttp(url: string): ReadinessProbe {
   return {
     description: `GET ${url} answers 2xx`,
     async check() {
-      try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(2000), redirect: 'manual' });
-        await response.body?.cancel();
-        return response.status >= 200 && response.status < 300;
-      } catch {
-        return false;
-      }
+      const status = await statusOf(url);
+      return status !== undefined && status >= 200 && status < 300;
     },
   };
 }
@@ -32,13 +46,7 @@ export function forHttpAnswer(url: string): ReadinessProbe {
   return {
     description: `${url} answers HTTP`,
     async check() {
-      try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(2000), redirect: 'manual' });
-        await response.body?.cancel();
-        return true;
-      } catch {
-        return false;
-      }
+      return (await statusOf(url)) !== undefined;
     },
   };
 }

@@ -1,0 +1,75 @@
+import { appendFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { checkProbes, freePort, Sandbox } from '../helpers/sandbox.js';
+import { containersOf, describeDocker, docker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
+
+const FIXTURES = [
+  ['python-web', 'dkd-python', 'python-web listening on 0.0.0.0'],
+  ['node-web', 'dkd-node', 'node-web listening on 0.0.0.0'],
+  ['static-site', 'dkd-static', 'static server on http://0.0.0.0'],
+  ['docker-own-dockerfile', 'dkd-own', ''],
+] as const;
+const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-prerun', 'dkd-crash'];
+
+describeDocker('container deployer (real daemon)', () => {
+  afterAll(() => sweepTestResources(APPS));
+
+  it.each(FIXTURES)('runs the docker artifact of %s from its artifact file, serves it, and stop removes the containers', async (fixture, app, logLine) => {
+    await using sandbox = await Sandbox.create();
+    const dir = await sandbox.fixture(fixture, app);
+    const artifactFile = path.join(sandbox.dir, `${app}.json`);
+    const build = await sandbox.hop3(['build', dir, '--builder', 'docker', '--output', artifactFile, '--quiet'], { env: LOCAL_IMAGES });
+    expect(build.exitCode, build.all).toBe(0);
+
+    // Another HOP3_HOME: the artifact (and the image on this host) is all `run` needs.
+    const runEnv = { HOP3_HOME: path.join(sandbox.dir, 'run-home') };
+    const port = await freePort();
+    const run = await sandbox.hop3(['run', app, '--artifact', artifactFile, '--port', String(port)], { env: runEnv });
+    expect(run.exitCode, run.all).toBe(0);
+    await checkProbes(`http://127.0.0.1:${port}/`, fixture);
+
+    const status = JSON.parse((await sandbox.hop3(['status', app, '--json'], { env: runEnv })).stdout);
+    expect(status).toMatchObject({ app, running: true, deployer: 'container', builder: 'docker', port, url: `http://127.0.0.1:${port}/` });
+    expect(status.workers).toEqual([expect.objectContaining({ name: 'web', running: true })]);
+    const [container] = await containersOf(app);
+    expect(status.workers[0].id).toBe(container);
+    const info = await docker.getContainer(container!).inspect();
+    expect(info.Config.Labels).toMatchObject({ 'hop3.app': app, 'hop3.worker': 'web', 'hop3.test': '1' });
+    // Published on 127.0.0.1 only.
+    expect(info.HostConfig.PortBindings).toEqual({ [`${port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+
+    if (logLine) {
+      const logs = await sandbox.hop3(['logs', app, '--lines', '20'], { env: runEnv });
+      expect(logs.stdout).toContain(logLine);
+    }
+
+    const stop = await sandbox.hop3(['stop', app], { env: runEnv });
+    expect(stop.exitCode, stop.all).toBe(0);
+    expect(await containersOf(app)).toEqual([]);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it('runs before_run in a one-off container and fails the deploy when it fails, leaving nothing running', async () => {
+    await using sandbox = await Sandbox.create();
+    const dir = await sandbox.fixture('python-web', 'dkd-prerun');
+    await appendFile(path.join(dir, 'hop3.toml'), '\n[run]\nbefore-run = "echo preparing in $PWD as $(id -u) && exit 4"\n');
+    const deploy = await sandbox.hop3(['deploy', dir, '--builder', 'docker', '--port', String(await freePort())], { env: LOCAL_IMAGES });
+    expect(deploy.exitCode).toBe(1);
+    expect(deploy.stderr).toContain('[DEPLOY_CONTAINER_BEFORE_RUN_FAILED]');
+    expect(deploy.stderr).toContain('preparing in /app as 10001');
+    expect(deploy.stderr).toContain('exit code 4');
+    expect(await containersOf('dkd-prerun')).toEqual([]);
+  });
+
+  it('removes what it started when a worker dies, and shows its log tail', async () => {
+    await using sandbox = await Sandbox.create();
+    const dir = await sandbox.fixture('static-site', 'dkd-crash');
+    await writeFile(path.join(dir, 'Procfile'), 'web: echo crashing on purpose; exit 1\n');
+    const deploy = await sandbox.hop3(['deploy', dir, '--builder', 'docker', '--port', String(await freePort())], { env: LOCAL_IMAGES });
+    expect(deploy.exitCode).toBe(1);
+    expect(deploy.stderr).toContain('[DEPLOY_WORKER_EXITED]');
+    expect(deploy.stderr).toContain('| crashing on purpose');
+    expect(await containersOf('dkd-crash')).toEqual([]);
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, it } from 'vitest';
+import { createDockerClient, dockerHostOf } from '../../builders/docker/docker-client.js';
+import { decodeLogFrames } from '../../src/deployers/log-frames.js';
+
+/** The daemon the tests use (DOCKER_HOST or the default socket). */
+export const docker = createDockerClient(process.env);
+const reachable = await docker.ping().then(
+  () => true,
+  () => false,
+);
+
+/** hop3's local base images (docker/base-images.sh): no registry is needed to build the fixtures. */
+export const LOCAL_IMAGES = { HOP3_DOCKER_BASE_IMAGE: 'hop3/base-runtime:bookworm', HOP3_DOCKER_BUILD_IMAGE: 'hop3/base-build:bookworm' };
+
+/**
+ * `describe` for suites that need the Docker daemon: skipped when it is unreachable, except under
+ * HOP3_REQUIRE_ENGINES=1 (CI), where the suite fails instead.
+ */
+export function describeDocker(name: string, suite: () => void): void {
+  if (reachable) {
+    describe(name, suite);
+  } else if (process.env.HOP3_REQUIRE_ENGINES === '1') {
+    describe(name, () => {
+      it('needs the Docker daemon', () => {
+        throw new Error(`HOP3_REQUIRE_ENGINES=1 but the Docker daemon at ${dockerHostOf(process.env)} is unreachable; run scripts/setup-engines.sh.`);
+      });
+    });
+  } else {
+    describe.skip(name, suite);
+  }
+}
+
+/** Run a command in a throwaway container of the image; returns its exit code and output. */
+export async function runInImage(image: string, command: string, user?: string): Promise<{ code: number; output: string }> {
+  const container = await docker.createContainer({ Image: image, Cmd: ['/bin/sh', '-c', command], Labels: { 'hop3.test': '1' }, ...(user ? { User: user } : {}) });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    return { code: StatusCode, output: decodeLogFrames(await container.logs({ stdout: true, stderr: true, follow: false })) };
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/**
+ * Remove the containers and images of these test apps (all labelled `hop3.test=1`). Scoped by app
+ * so that test files running in parallel do not sweep each other's resources.
+ */
+export async function sweepTestResources(apps: readonly string[]): Promise<void> {
+  if (!reachable) return;
+  for (const app of apps) {
+    for (const id of await containersOf(app)) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+    const images = await docker.listImages({ filters: JSON.stringify({ label: [`io.hop3.app=${app}`, 'hop3.test=1'] }) });
+    for (const info of images) await docker.getImage(info.Id).remove({ force: true }).catch(() => undefined);
+  }
+}
+
+export async function containersOf(app: string): Promise<string[]> {
+  const infos = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`hop3.app=${app}`, 'hop3.test=1'] }) });
+  return infos.map((info) => info.Id);
+}
