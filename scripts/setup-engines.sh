@@ -36,9 +36,14 @@ die() { echo "[setup-engines] ERROR: $*" >&2; exit 1; }
 as_root() { "${SUDO[@]}" "$@"; }
 
 # Serialise concurrent runs (e.g. two test processes starting at once).
-LOCK="${TMPDIR:-/tmp}/hop3-setup-engines.lock"
-exec 9>>"$LOCK"
-flock 9
+# `flock -o` holds the lock in the flock process only, so daemons started
+# below (dockerd, nix-daemon) do not inherit the lock fd and keep it forever.
+LOCK="${TMPDIR:-/tmp}/hop3-setup-engines.v2.lock"
+if [ "${HOP3_SETUP_ENGINES_LOCKED:-}" != "$PPID" ] && command -v flock >/dev/null 2>&1; then
+  # after exec, flock keeps our pid and becomes the parent of the re-run script
+  HOP3_SETUP_ENGINES_LOCKED="$$" exec flock -o -w 1800 "$LOCK" bash "${BASH_SOURCE[0]}" "$@"
+fi
+unset HOP3_SETUP_ENGINES_LOCKED
 
 DID_SOMETHING=0
 
@@ -88,12 +93,16 @@ fi
 # ---------------------------------------------------------------------------
 # 2. nix
 # ---------------------------------------------------------------------------
-NIX_CONF=/etc/nix/nix.conf
+NIX_CONF="${HOP3_NIX_CONF:-/etc/nix/nix.conf}"
 if [ ! -f "$NIX_CONF" ]; then
   step "creating $NIX_CONF"
-  as_root mkdir -p /etc/nix
+  as_root mkdir -p "$(dirname "$NIX_CONF")"
   as_root touch "$NIX_CONF"
 fi
+append_nix_conf() { # make sure the file ends with a newline before appending
+  if [ -s "$NIX_CONF" ] && [ -n "$(tail -c 1 "$NIX_CONF")" ]; then echo | as_root tee -a "$NIX_CONF" >/dev/null; fi
+  echo "$1" | as_root tee -a "$NIX_CONF" >/dev/null
+}
 # sandbox = false (replace an explicit true/relaxed; otherwise append)
 if ! grep -Eq '^[[:space:]]*sandbox[[:space:]]*=[[:space:]]*false[[:space:]]*$' "$NIX_CONF"; then
   if grep -Eq '^[[:space:]]*sandbox[[:space:]]*=' "$NIX_CONF"; then
@@ -101,14 +110,14 @@ if ! grep -Eq '^[[:space:]]*sandbox[[:space:]]*=[[:space:]]*false[[:space:]]*$' 
     as_root sed -i -E 's/^[[:space:]]*sandbox[[:space:]]*=.*/sandbox = false/' "$NIX_CONF"
   else
     step "nix.conf: adding sandbox = false"
-    echo 'sandbox = false' | as_root tee -a "$NIX_CONF" >/dev/null
+    append_nix_conf 'sandbox = false'
   fi
 fi
 # experimental-features must include nix-command and flakes (keep any others)
 EF_LINE="$(grep -E '^[[:space:]]*experimental-features[[:space:]]*=' "$NIX_CONF" | tail -n 1 || true)"
 if [ -z "$EF_LINE" ]; then
   step "nix.conf: adding experimental-features = nix-command flakes"
-  echo 'experimental-features = nix-command flakes' | as_root tee -a "$NIX_CONF" >/dev/null
+  append_nix_conf 'experimental-features = nix-command flakes'
 else
   EF_VALUE="${EF_LINE#*=}"
   EF_NEW="$EF_VALUE"
@@ -148,7 +157,7 @@ if ! NIX_OUT="$(nix_smoke)"; then
     as_root mkdir -p /nix/store /nix/var/nix
     as_root chown root:root /nix /nix/store /nix/var /nix/var/nix
     as_root chmod 1775 /nix/store
-    getent group nixbld >/dev/null && as_root chgrp nixbld /nix/store
+    if getent group nixbld >/dev/null; then as_root chgrp nixbld /nix/store; fi
   fi
   NIX_OUT="$(nix_smoke)" || die "nix-build of a trivial derivation fails:
 $NIX_OUT"
