@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
 import { execa } from 'execa';
 import { Hop3Error } from '../../src/errors.js';
 import type { Availability, Builder, BuildContext, BuildOutput } from '../builder.js';
@@ -43,16 +45,15 @@ export class DockerBuilder implements Builder {
 
   async build(ctx: BuildContext): Promise<BuildOutput> {
     const docker = this.docker ?? createDockerClient(ctx.env);
-    const serverVersion = await daemonVersion(docker, ctx.env);
     const repository = imageRepository(ctx.appName);
-
-    const entries = await contextEntries(ctx.sourceDir, ctx.sourceEntries);
-    // The pipeline's digest covers the same files unless .dockerignore removed some.
-    const sourceDigest = entries.length === ctx.sourceEntries.length ? ctx.sourceDigest : await digestSourceTree(ctx.sourceDir, entries);
-    const dockerfile = await resolveDockerfile(ctx, entries);
+    const [serverVersion, entries, sourceLabels] = await Promise.all([daemonVersion(docker, ctx.env), contextEntries(ctx.sourceDir, ctx.sourceEntries), describeSource(ctx)]);
+    const [sourceDigest, dockerfile] = await Promise.all([
+      // The pipeline's digest covers the same files unless .dockerignore removed some.
+      entries.length === ctx.sourceEntries.length ? ctx.sourceDigest : digestSourceTree(ctx.sourceDir, entries),
+      resolveDockerfile(ctx, entries),
+    ]);
     const baseImageIds = await inspectBaseImages(docker, dockerfile.baseImages);
     const target = ctx.config.toml?.parsed.docker?.target;
-    const sourceLabels = await describeSource(ctx);
 
     const buildId = createHash('sha256')
       .update(
@@ -83,7 +84,11 @@ export class DockerBuilder implements Builder {
     };
 
     ctx.log.step(`docker build ${tag} (${dockerfile.origin}${dockerfile.generated ? `, base ${dockerfile.buildArgs.BASE_IMAGE}` : ''}, ${entries.length} context entries)`);
-    const context = packContext({ sourceDir: ctx.sourceDir, entries, extras: dockerfile.extras, epoch: contextEpoch(ctx.env) });
+    // The classic builder turns each label given through the API into a step of its own (a container
+    // commit each); a generated Dockerfile carries them all in one LABEL instruction instead.
+    const text = dockerfile.generated ? `${dockerfile.text}\nLABEL ${Object.entries(labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}\n` : dockerfile.text;
+    const extras = dockerfile.sendText ? [{ path: dockerfile.path, content: Buffer.from(text) }, ...dockerfile.extras] : dockerfile.extras;
+    const context = packContext({ sourceDir: ctx.sourceDir, entries, extras, epoch: contextEpoch(ctx.env) });
     let contextError: Error | undefined;
     context.on('error', (error: Error) => {
       contextError = error;
@@ -94,7 +99,7 @@ export class DockerBuilder implements Builder {
         t: tag,
         dockerfile: dockerfile.path,
         buildargs: dockerfile.buildArgs,
-        labels,
+        ...(dockerfile.generated ? {} : { labels }),
         ...(target ? { target } : {}),
         rm: true,
         forcerm: true,
@@ -105,8 +110,7 @@ export class DockerBuilder implements Builder {
       throw buildError(error, contextError, ctx);
     }
 
-    const image = await docker.getImage(imageId).inspect();
-    const workingDir = dockerfile.generated ? CONTAINER_APP_ROOT : image.Config.WorkingDir || '/';
+    const workingDir = dockerfile.generated ? CONTAINER_APP_ROOT : (await docker.getImage(imageId).inspect()).Config.WorkingDir || '/';
     ctx.log.step(`image ${imageId.slice(0, 19)} tagged ${tag}`);
     return {
       buildId,
@@ -135,31 +139,39 @@ export function imageRepository(app: string): string {
 
 /** Base image reference -> image ID; hop3 never pulls implicitly, so a missing one is an error now, not a pull later. */
 async function inspectBaseImages(docker: DockerClient, refs: readonly string[]): Promise<Record<string, string>> {
-  const ids: Record<string, string> = {};
-  for (const ref of refs) {
-    try {
-      ids[ref] = (await docker.getImage(ref).inspect()).Id;
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-      throw new Hop3Error('BUILD_DOCKER_BASE_IMAGE_MISSING', `The base image ${ref} is not on this Docker host (hop3 does not pull implicitly).`, {
-        cause: error,
-        hint: `Pull it (\`docker pull ${ref}\`), or build hop3's local images (\`bash docker/base-images.sh\`) and choose one with --base-image, [docker] base-image or HOP3_DOCKER_BASE_IMAGE (e.g. hop3/base-runtime:bookworm).`,
-      });
-    }
-  }
-  return ids;
+  const ids = await Promise.all(
+    refs.map(async (ref) => {
+      try {
+        return [ref, (await docker.getImage(ref).inspect()).Id] as const;
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        throw new Hop3Error('BUILD_DOCKER_BASE_IMAGE_MISSING', `The base image ${ref} is not on this Docker host (hop3 does not pull implicitly).`, {
+          cause: error,
+          hint: `Pull it (\`docker pull ${ref}\`), or build hop3's local images (\`bash docker/base-images.sh\`) and choose one with --base-image, [docker] base-image or HOP3_DOCKER_BASE_IMAGE (e.g. hop3/base-runtime:bookworm).`,
+        });
+      }
+    }),
+  );
+  return Object.fromEntries(ids);
 }
 
 /** OCI source labels from git when the app is in a work tree: revision and remote URL. */
 async function describeSource(ctx: BuildContext): Promise<Record<string, string>> {
+  if (!(await insideGitWorkTree(ctx.sourceDir))) return {}; // spares two git processes per build
   const git = async (...args: string[]) => {
     const result = await execa('git', ['-C', ctx.sourceDir, ...args], { reject: false, env: ctx.env, extendEnv: false, stdin: 'ignore', timeout: 5000 });
     return result.exitCode === 0 ? String(result.stdout).trim() : '';
   };
-  const revision = await git('rev-parse', 'HEAD');
+  const [revision, source] = await Promise.all([git('rev-parse', 'HEAD'), git('config', '--get', 'remote.origin.url')]);
   if (!revision) return {};
-  const source = await git('config', '--get', 'remote.origin.url');
   return { 'org.opencontainers.image.revision': revision, ...(source ? { 'org.opencontainers.image.source': source } : {}) };
+}
+
+async function insideGitWorkTree(dir: string): Promise<boolean> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    if (await access(path.join(current, '.git')).then(() => true, () => false)) return true;
+    if (path.dirname(current) === current) return false;
+  }
 }
 
 /**

@@ -17,7 +17,9 @@ export interface ResolvedDockerfile {
   /** `docker/<template>` when hop3 generated it, else the app's own file. */
   origin: string;
   generated: boolean;
-  /** Files hop3 adds to the context. */
+  /** hop3 puts the Dockerfile into the context itself: it is generated, or .dockerignore leaves it out. */
+  sendText: boolean;
+  /** Other files hop3 adds to the context. */
   extras: ExtraFile[];
   /** Build args: `[docker] build-args` plus BASE_IMAGE/BUILD_IMAGE when hop3 chose them. */
   buildArgs: Record<string, string>;
@@ -52,12 +54,9 @@ export async function resolveDockerfile(ctx: BuildContext, entries: readonly Sou
     const buildArgs = { ...userArgs, ...(chosenBase ? { BASE_IMAGE: chosenBase } : {}), ...(chosenBuild ? { BUILD_IMAGE: chosenBuild } : {}) };
     // Like the docker CLI, send the Dockerfile and .dockerignore even when .dockerignore lists them:
     // the daemon reads both, then drops those listed, so `COPY .` sees neither.
-    const extras: ExtraFile[] = [];
-    for (const name of [file, '.dockerignore']) {
-      const dropped = !entries.some((e) => e.path === name) && ctx.sourceEntries.some((e) => e.path === name && e.type === 'file');
-      if (dropped) extras.push({ path: name, content: await readFile(path.join(ctx.sourceDir, name)) });
-    }
-    return { path: file, text, origin: file, generated: false, extras, buildArgs, baseImages: externalImages(text, buildArgs) };
+    const dropped = (name: string) => !entries.some((e) => e.path === name) && ctx.sourceEntries.some((e) => e.path === name && e.type === 'file');
+    const extras = dropped('.dockerignore') ? [{ path: '.dockerignore', content: await readFile(path.join(ctx.sourceDir, '.dockerignore')) }] : [];
+    return { path: file, text, origin: file, generated: false, sendText: dropped(file), extras, buildArgs, baseImages: externalImages(text, buildArgs) };
   }
 
   if (!ctx.toolchain.dockerfile) {
@@ -71,13 +70,12 @@ export async function resolveDockerfile(ctx: BuildContext, entries: readonly Sou
   const base = chosenBase ?? plan.defaultBaseImage;
   const buildArgs = { ...userArgs, BASE_IMAGE: base, BUILD_IMAGE: chosenBuild ?? base };
   const extras: ExtraFile[] = [
-    { path: GENERATED_DOCKERFILE, content: Buffer.from(text) },
     // The daemon reads the Dockerfile, then removes the files .dockerignore lists among the Dockerfile and
     // .dockerignore itself: `COPY . /app` then sees neither. The app's own .dockerignore was applied already.
     { path: '.dockerignore', content: Buffer.from(`${GENERATED_DOCKERFILE}\n.dockerignore\n`) },
     ...(await Promise.all(Object.entries(plan.extraFiles ?? {}).map(async ([to, from]) => ({ path: to, content: await readFile(from) })))),
   ];
-  return { path: GENERATED_DOCKERFILE, text, origin: `docker/${template}`, generated: true, extras, buildArgs, baseImages: externalImages(text, buildArgs) };
+  return { path: GENERATED_DOCKERFILE, text, origin: `docker/${template}`, generated: true, sendText: true, extras, buildArgs, baseImages: externalImages(text, buildArgs) };
 }
 
 /** A Dockerfile path relative to the context, refusing one outside it. */
