@@ -1,5 +1,6 @@
+import type { BuildRequest } from '../../../builders/build-app.js';
 import type { BuilderName } from '../../artifact/schema.js';
-import { cliContext } from '../context.js';
+import { cliContext, type CliContext } from '../context.js';
 import { printJson } from '../output.js';
 
 export interface BuildFlags {
@@ -11,10 +12,9 @@ export interface BuildFlags {
   json?: boolean;
 }
 
-export async function run(dir: string, flags: BuildFlags): Promise<number> {
-  const ctx = cliContext(flags);
-  const { buildApp } = await import('../../../builders/build-app.js');
-  const result = await buildApp({
+/** The build options shared by `build` and `deploy`, normalised once. */
+export function buildRequest(dir: string, flags: BuildFlags, ctx: CliContext): BuildRequest {
+  return {
     sourceDir: dir,
     ...(flags.name !== undefined ? { name: flags.name } : {}),
     ...(flags.builder ? { builder: flags.builder } : {}),
@@ -23,7 +23,13 @@ export async function run(dir: string, flags: BuildFlags): Promise<number> {
     env: ctx.env,
     log: ctx.log,
     signal: ctx.signal,
-  });
+  };
+}
+
+export async function run(dir: string, flags: BuildFlags): Promise<number> {
+  const ctx = cliContext(flags);
+  const { buildApp } = await import('../../../builders/build-app.js');
+  const result = await buildApp(buildRequest(dir, flags, ctx));
   if (flags.json) printJson(result.artifact);
   else process.stdout.write(`${flags.output ?? result.artifactFile}\n`);
   return 0;
