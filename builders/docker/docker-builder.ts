@@ -110,13 +110,18 @@ export class DockerBuilder implements Builder {
       throw buildError(error, contextError, ctx);
     }
 
-    const workingDir = dockerfile.generated ? CONTAINER_APP_ROOT : (await docker.getImage(imageId).inspect()).Config.WorkingDir || '/';
+    const config = dockerfile.generated ? undefined : (await docker.getImage(imageId).inspect()).Config;
+    const workingDir = config ? config.WorkingDir || '/' : CONTAINER_APP_ROOT;
+    const defaults = await ctx.toolchain.defaults(ctx.config, { appRoot: workingDir });
+    // An own Dockerfile says how to start the app in its ENTRYPOINT/CMD, unless the app names its workers elsewhere.
+    const command = [...(config?.Entrypoint ?? []), ...(config?.Cmd ?? [])];
+    if (command.length > 0 && !namesWorkers(ctx) && Object.keys(defaults.workers).length === 0) defaults.workers.web = command.map(shellQuote).join(' ');
     ctx.log.step(`image ${imageId.slice(0, 19)} tagged ${tag}`);
     return {
       buildId,
       location: tag,
       workingDir,
-      defaults: await ctx.toolchain.defaults(ctx.config, { appRoot: workingDir }),
+      defaults,
       metadata: {
         image_id: imageId,
         docker_server_version: serverVersion,
@@ -126,6 +131,15 @@ export class DockerBuilder implements Builder {
       },
     };
   }
+}
+
+function namesWorkers(ctx: BuildContext): boolean {
+  const run = ctx.config.toml?.parsed.run;
+  return Object.keys(ctx.config.procfile?.parsed.workers ?? {}).length > 0 || run?.start !== undefined || Object.keys(run?.workers ?? {}).length > 0;
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_\/.:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export function imageRepository(app: string): string {

@@ -1,15 +1,15 @@
 import { firstExisting } from './fs-utils.js';
 import { emptyDefaults, nixRuntime, type Toolchain } from './toolchain.js';
 
-/** Anything with a Procfile (or its own Nix expression): no dependencies installed, workers come from the app's own config. */
+/** Anything with a Procfile (or its own Nix expression or Dockerfile): no dependencies installed, workers come from the app's own config. */
 export const generic: Toolchain = {
   name: 'generic',
 
   async detect(config) {
     if (config.procfile) return `${config.procfile.file} found`;
-    // An app that brings its own Nix expression needs no language toolchain.
-    const nixFile = await firstExisting(config.dir, NIX_FILES);
-    return nixFile && `${nixFile} found`;
+    // An app that brings its own Nix expression or Dockerfile needs no language toolchain.
+    const ownBuild = await firstExisting(config.dir, [...NIX_FILES, 'Dockerfile']);
+    return ownBuild && `${ownBuild} found`;
   },
 
   async defaults() {

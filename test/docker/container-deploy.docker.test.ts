@@ -1,4 +1,4 @@
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { checkProbes, freePort, Sandbox } from '../helpers/sandbox.js';
@@ -10,7 +10,7 @@ const FIXTURES = [
   ['static-site', 'dkd-static', 'static server on http://0.0.0.0'],
   ['docker-own-dockerfile', 'dkd-own', ''],
 ] as const;
-const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-prerun', 'dkd-crash'];
+const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-cmd', 'dkd-prerun', 'dkd-crash'];
 
 describeDocker('container deployer (real daemon)', () => {
   afterAll(() => sweepTestResources(APPS));
@@ -48,6 +48,19 @@ describeDocker('container deployer (real daemon)', () => {
     expect(stop.exitCode, stop.all).toBe(0);
     expect(await containersOf(app)).toEqual([]);
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it('starts an app that has only a Dockerfile with the image\'s CMD as its web worker', async () => {
+    await using sandbox = await Sandbox.create();
+    const dir = await sandbox.fixture('docker-own-dockerfile', 'dkd-cmd');
+    await rm(path.join(dir, 'Procfile'));
+    await appendFile(path.join(dir, 'Dockerfile'), 'CMD ["sh", "-c", "exec httpd -f -p \\"$BIND_ADDRESS:$PORT\\" -h /srv/site"]\n');
+    const port = await freePort();
+    const deploy = await sandbox.hop3(['deploy', dir, '--builder', 'docker', '--port', String(port)], { env: LOCAL_IMAGES });
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    await checkProbes(`http://127.0.0.1:${port}/`, 'docker-own-dockerfile');
+    expect((await sandbox.hop3(['stop', 'dkd-cmd'])).exitCode).toBe(0);
+    expect(await containersOf('dkd-cmd')).toEqual([]);
   });
 
   it('runs before_run in a one-off container and fails the deploy when it fails, leaving nothing running', async () => {
