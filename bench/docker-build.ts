@@ -11,7 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import tar from 'tar-fs';
 import { buildApp } from '../builders/build-app.js';
-import { createDockerClient } from '../builders/docker/docker-client.js';
+import { createDockerClient } from '../src/engines/docker-client.js';
 import { TEMPLATES_DIR } from '../builders/docker/resolve-dockerfile.js';
 import { silentLogger } from '../src/log/logger.js';
 import { packageRoot } from '../src/package-root.js';

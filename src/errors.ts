@@ -48,3 +48,14 @@ export function isHop3Error(error: unknown, code?: string): error is Hop3Error {
 export function tail(text: string, lines = 20): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
+
+/** The same error with output attached (a deploy failure is useless without the app's own words); kept if it has some. */
+export function withOutputTail(error: unknown, outputTail: string): unknown {
+  if (!isHop3Error(error) || error.outputTail || !outputTail) return error;
+  return new Hop3Error(error.code, error.message, {
+    ...(error.hint ? { hint: error.hint } : {}),
+    cause: error.cause,
+    outputTail,
+    ...(error.timedOut ? { timedOut: true } : {}),
+  });
+}

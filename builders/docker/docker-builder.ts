@@ -7,7 +7,7 @@ import type { Availability, Builder, BuildContext, BuildOutput } from '../builde
 import { digestSourceTree } from '../source-tree.js';
 import { contextEntries, contextEpoch, packContext } from './build-context.js';
 import { followBuildStream } from './build-stream.js';
-import { createDockerClient, daemonVersion, type DockerClient } from './docker-client.js';
+import { createDockerClient, daemonVersion, type DockerClient } from '../../src/engines/docker-client.js';
 import { resolveDockerfile } from './resolve-dockerfile.js';
 
 /** Where generated images keep the app; own Dockerfiles use their image's WORKDIR. */

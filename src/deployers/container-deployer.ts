@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDockerClient, daemonVersion, type DockerClient } from '../../builders/docker/docker-client.js';
+import { createDockerClient, daemonVersion, type DockerClient } from '../engines/docker-client.js';
 import type { Artifact } from '../artifact/artifact-file.js';
-import { Hop3Error, isHop3Error, tail } from '../errors.js';
+import { Hop3Error, tail, withOutputTail } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
-import type { Deployer, DeployOptions, LogOptions, RunState, WorkerRecord, WorkerStatus } from './deployer.js';
+import { runState, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
 import { decodeLogFrames, LogFrames } from './log-frames.js';
 import { forHttp, forHttpAnswer, waitUntilReady } from './readiness.js';
 import { webWorkerName } from './worker-env.js';
@@ -76,16 +76,7 @@ export class ContainerDeployer implements Deployer {
         options.log.info(`started ${name} (container ${container.id.slice(0, 12)})`);
       }
       const url = await this.waitReady(docker, artifact, options, started);
-      return {
-        app: options.paths.app,
-        deployer: this.name,
-        build_id: artifact.build_id,
-        artifact,
-        port: options.port,
-        url,
-        started_at: new Date().toISOString(),
-        workers: started,
-      };
+      return runState({ deployer: this.name, artifact, options, url, workers: started });
     } catch (error) {
       const tails = await Promise.all(started.map(async (w) => `[${w.name}]\n${await containerLogTail(docker, w.id, 15)}`));
       await Promise.all(started.map((w) => removeContainer(docker, w.id)));
@@ -262,16 +253,5 @@ async function removeContainer(docker: DockerClient, id: string): Promise<void> 
   await container.stop({ t: STOP_TIMEOUT_S }).catch(() => undefined);
   await container.remove({ force: true }).catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 404) throw error;
-  });
-}
-
-/** The containers' log tails belong in a deploy failure: the message is useless without them. */
-function withOutputTail(error: unknown, outputTail: string): unknown {
-  if (!isHop3Error(error) || error.outputTail) return error;
-  return new Hop3Error(error.code, error.message, {
-    ...(error.hint ? { hint: error.hint } : {}),
-    cause: error.cause,
-    outputTail,
-    ...(error.timedOut ? { timedOut: true } : {}),
   });
 }

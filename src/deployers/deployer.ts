@@ -57,3 +57,17 @@ export interface Deployer {
   /** Write the last lines of each worker's log; with `follow`, keep writing until the signal aborts. */
   logs(state: RunState, paths: AppPaths, options: LogOptions): Promise<void>;
 }
+
+/** The record of a successful start, the same for every deployer. */
+export function runState(started: { deployer: string; artifact: Artifact; options: DeployOptions; url: string | null; workers: WorkerRecord[] }): RunState {
+  return {
+    app: started.options.paths.app,
+    deployer: started.deployer,
+    build_id: started.artifact.build_id,
+    artifact: started.artifact,
+    port: started.options.port,
+    url: started.url,
+    started_at: new Date().toISOString(),
+    workers: started.workers,
+  };
+}

@@ -2,10 +2,10 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Artifact } from '../artifact/artifact-file.js';
-import { Hop3Error, isHop3Error, tail } from '../errors.js';
+import { Hop3Error, tail, withOutputTail } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
-import type { Deployer, DeployOptions, LogOptions, RunState, WorkerRecord, WorkerStatus } from './deployer.js';
+import { runState, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
 import { followFiles, readTail } from './log-files.js';
 import { groupAlive, spawnGroup, stopGroup, type SpawnedGroup } from './process-group.js';
 import { forHttp, forPort, waitUntilReady } from './readiness.js';
@@ -52,19 +52,10 @@ export class ProcessDeployer implements Deployer {
         }
       }
       const url = await this.waitReady(artifact, options, started);
-      return {
-        app: paths.app,
-        deployer: this.name,
-        build_id: artifact.build_id,
-        artifact,
-        port: options.port,
-        url,
-        started_at: new Date().toISOString(),
-        workers: started.map((s) => s.record),
-      };
+      return runState({ deployer: this.name, artifact, options, url, workers: started.map((s) => s.record) });
     } catch (error) {
       await Promise.all(started.map(({ group }) => stopGroup(group.pid, group.ticks, 3000)));
-      throw await withLogTail(error, started);
+      throw withOutputTail(error, await startOutput(started));
     }
   }
 
@@ -138,14 +129,8 @@ export class ProcessDeployer implements Deployer {
   }
 }
 
-/** Add what the workers printed during this start to a deploy failure: the message is useless without it. */
-async function withLogTail(error: unknown, workers: StartedWorker[]): Promise<unknown> {
-  if (!isHop3Error(error) || error.outputTail) return error;
+/** What the workers printed during this start only, for a deploy failure. */
+async function startOutput(workers: StartedWorker[]): Promise<string> {
   const tails = await Promise.all(workers.map(async ({ record, logOffset }) => `[${record.name}]\n${await readTail(record.log!, 15, logOffset)}`));
-  return new Hop3Error(error.code, error.message, {
-    ...(error.hint ? { hint: error.hint } : {}),
-    cause: error.cause,
-    outputTail: tails.filter(Boolean).join('\n'),
-    ...(error.timedOut ? { timedOut: true } : {}),
-  });
+  return tails.join('\n');
 }

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { createDockerClient, dockerHostOf } from '../../builders/docker/docker-client.js';
+import { createDockerClient, dockerHostOf } from '../../src/engines/docker-client.js';
 import { decodeLogFrames } from '../../src/deployers/log-frames.js';
 
 /** The daemon the tests use (DOCKER_HOST or the default socket). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { Hop3Error } from '../../src/errors.js';
+import { Hop3Error } from '../errors.js';
 
 export type DockerClient = Docker;
 
