@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `prepare` on npm ci).
-import { main } from '../dist/src/cli/main.js';
+// Thin launcher: the CLI is bundled into dist/ by `npm run build` (run by `prepare` on npm ci).
+if (process.env.HOP3_DEBUG === '1') process.setSourceMapsEnabled(true);
+const { main } = await import('../dist/main.js');
 
 process.exitCode = await main(process.argv);

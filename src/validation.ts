@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** `runtime.workers.web: expected string` — one line per issue, field paths users can find in their file. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Hop3Error, tail } from '../../src/errors.js';
 import type { Logger } from '../../src/log/logger.js';
 

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Hop3Error } from '../../src/errors.js';
 import type { Availability, Builder, BuildContext, BuildOutput } from '../builder.js';
 import { NIX_FILES } from '../toolchains/generic.js';
@@ -37,8 +37,8 @@ export class NixBuilder implements Builder {
 
   async build(ctx: BuildContext): Promise<BuildOutput> {
     const options = nixOptions(ctx.config, ctx.env);
-    const { version, problem } = await nixVersion(ctx.env);
-    if (!version) throw new Hop3Error('BUILD_NIX_MISSING', `The nix builder needs a working Nix: ${problem}.`, { hint: NIX_INSTALL_HINT });
+    // Asked alongside the build (it is metadata): a missing nix already fails the build itself with BUILD_NIX_MISSING.
+    const versionQuery = nixVersion(ctx.env);
 
     await using stage = await createNixStage(ctx.sourceDir, ctx.sourceEntries, ctx.env);
     const input = await prepareInput(ctx, stage, options);
@@ -73,6 +73,8 @@ export class NixBuilder implements Builder {
       const gcRoot = path.join(ctx.paths.gcroots, buildId);
       await runNix(['build', out, '--out-link', gcRoot], run);
       const runtime = await readNixRuntime(out);
+      const { version, problem } = await versionQuery;
+      if (!version) throw new Hop3Error('BUILD_NIX_MISSING', `The nix builder needs a working Nix: ${problem}.`, { hint: NIX_INSTALL_HINT });
       ctx.log.step(`built ${out} (${(built.durationMs / 1000).toFixed(1)} s), GC root ${gcRoot}`);
       return {
         buildId,

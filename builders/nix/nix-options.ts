@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { Hop3Error } from '../../src/errors.js';
 import { formatIssues } from '../../src/validation.js';

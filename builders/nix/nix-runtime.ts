@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { WorkerNameSchema } from '../../src/artifact/schema.js';
 import { Hop3Error } from '../../src/errors.js';
 import { formatIssues } from '../../src/validation.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Hop3Error } from '../../src/errors.js';
 import { runTool } from '../run-tool.js';
 import { exists, firstExisting, readJson } from './fs-utils.js';

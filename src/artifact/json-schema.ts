@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BuildArtifactSchema } from './schema.js';
 
 export const JSON_SCHEMA_FILE = 'schema/build-artifact.schema.json';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Bumped on any incompatible change; loaders reject versions they do not know. */
 export const ARTIFACT_SCHEMA_VERSION = 1;

@@ -1,5 +1,5 @@
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Hop3Error } from '../errors.js';
 import { formatIssues } from '../validation.js';
 

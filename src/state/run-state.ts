@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
 import { mkdir } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseArtifact } from '../artifact/artifact-file.js';
 import type { RunState } from '../deployers/deployer.js';
 import { Hop3Error } from '../errors.js';
