@@ -41,14 +41,15 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const config = await loadAppConfig(sourceDir);
   const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(sourceDir);
   const builderName = request.builder ?? configuredBuilder(config);
-  const builder = await loadBuilder(builderName);
-  const detection = await detectToolchain(config);
   const paths = appPaths(appName, request.env);
   const log = request.log;
+  // Independent reads of the source and of hop3 itself: done together, they cost the longest one.
+  const [builder, detection, { sourceEntries, sourceDigest }] = await Promise.all([
+    loadBuilder(builderName),
+    detectToolchain(config),
+    listSourceTree(sourceDir, config.toml?.parsed.build?.ignore ?? []).then(async (entries) => ({ sourceEntries: entries, sourceDigest: await digestSourceTree(sourceDir, entries) })),
+  ]);
   log.step(`building ${appName} from ${sourceDir} (${builderName} builder, ${detection.toolchain.name} toolchain: ${detection.reason})`);
-
-  const sourceEntries = await listSourceTree(sourceDir, config.toml?.parsed.build?.ignore ?? []);
-  const sourceDigest = await digestSourceTree(sourceDir, sourceEntries);
   const now = (request.now ?? (() => new Date()))();
 
   return withAppLock(paths, async () => {
