@@ -67,7 +67,13 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
       log,
       ...(request.signal ? { signal: request.signal } : {}),
     });
-    const manifest = mergeManifest({ config, defaults: output.defaults, workingDir: output.workingDir });
+    const { toolchain } = detection;
+    const manifest = mergeManifest({
+      config,
+      defaults: output.defaults,
+      workingDir: output.workingDir,
+      adaptWorker: (name, command) => toolchain.adaptWorker?.(name, command, { appRoot: output.workingDir }),
+    });
     for (const warning of manifest.warnings) log.warn(warning);
     const artifact = parseArtifact(
       {

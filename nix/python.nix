@@ -8,7 +8,8 @@
     name = "source";
     filter = path: _type: !(builtins.elem (baseNameOf path) [ ".git" ".hop3" ".venv" "node_modules" "__pycache__" "result" "hop3.nix" "BUILD_ARTIFACT.json" ]);
   }
-  # Wheels fetched by hop3 with your pip settings (`pip wheel`), since the build has no network.
+  # Wheels fetched by hop3 with your pip settings (`pip wheel`), since the build has no network,
+  # and hop3's WSGI server for Procfile `wsgi: module:callable` workers.
 , vendor ? null
 }:
 let
@@ -27,6 +28,9 @@ pkgs.runCommand name { nativeBuildInputs = [ python ]; } ''
   python3 -m venv --without-pip $out/app/.venv
   site=$($out/app/.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
   ${if vendor == null then "" else ''
+    if [ -f ${vendor}/wsgi-server.py ]; then
+      mkdir -p $out/app/.hop3 && cp ${vendor}/wsgi-server.py $out/app/.hop3/wsgi-server.py
+    fi
     set -- ${vendor}/*.whl
     if [ -e "$1" ]; then
       python3 -m pip install --no-index --no-compile --find-links ${vendor} --target "$site" "$@"

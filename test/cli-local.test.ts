@@ -46,7 +46,7 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(await sandbox.strayPids()).toEqual([]);
   });
 
-  it.each(['static-site', 'procfile-app', 'override-app'])('deploys %s and answers its probes', async (fixture) => {
+  it.each(['static-site', 'procfile-app', 'override-app', 'python-wsgi'])('deploys %s and answers its probes', async (fixture) => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture(fixture);
     const port = await freePort();

@@ -59,6 +59,18 @@ describe('runtime manifest merge', () => {
     expect(manifest.runtime.static_paths).toEqual({ '/': '/run/app/public' });
   });
 
+  it('lets a web-facing worker the app names replace the toolchain\'s guessed web worker, then adapts conventions', () => {
+    const manifest = mergeManifest({
+      config: config('wsgi: app:app\nworker: python work.py'),
+      defaults: defaults(),
+      workingDir: '/run/app',
+      adaptWorker: (name, command) => (name === 'wsgi' ? `serve ${command}` : undefined),
+    });
+    expect(manifest.runtime.workers).toEqual({ wsgi: 'serve app:app', beat: 'python beat.py', worker: 'python work.py' });
+    expect(manifest.provenance['workers.web']).toBeUndefined();
+    expect(manifest.provenance['workers.wsgi']?.source).toBe('Procfile');
+  });
+
   it('defaults the health check timeout to 30 s and warns about cron entries it does not run', () => {
     const manifest = mergeManifest({ config: config('web: x\ncron: */5 * * * * echo hi'), defaults: emptyDefaults(), workingDir: '/w' });
     expect(manifest.runtime.healthcheck_timeout).toBe(30);

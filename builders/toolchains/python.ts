@@ -1,4 +1,6 @@
+import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { packageRoot } from '../../src/package-root.js';
 import { runTool } from '../run-tool.js';
 import { firstExisting } from './fs-utils.js';
 import { emptyDefaults, NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type Toolchain } from './toolchain.js';
@@ -6,6 +8,12 @@ import { emptyDefaults, NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type
 const MANIFESTS = ['requirements.txt', 'pyproject.toml'];
 /** Entry points tried, in order, when neither Procfile nor hop3.toml names a web worker. */
 const ENTRY_POINTS = ['app.py', 'main.py', 'server.py'];
+
+/** hop3's stdlib WSGI server, shipped inside every Python build so Hop3's `wsgi:` workers run anywhere. */
+export const WSGI_SERVER_SCRIPT = path.join(packageRoot, 'builders', 'toolchains', 'wsgi-server.py');
+const WSGI_SERVER_IN_APP = '.hop3/wsgi-server.py';
+/** `module.path:callable`, what Hop3 (uWSGI) expects after `wsgi:`; anything else is already a command. */
+const WSGI_TARGET = /^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$/;
 
 /** Python: a virtualenv inside the app root, dependencies from requirements.txt or pyproject.toml. */
 export const python: Toolchain = {
@@ -26,7 +34,14 @@ export const python: Toolchain = {
     return defaults;
   },
 
+  adaptWorker(name, command, { appRoot }) {
+    if (name !== 'wsgi' || !WSGI_TARGET.test(command)) return undefined;
+    return `python ${path.posix.join(appRoot, WSGI_SERVER_IN_APP)} ${command}`;
+  },
+
   async installLocal(ctx: LocalInstallContext) {
+    await mkdir(path.join(ctx.appRoot, '.hop3'), { recursive: true });
+    await copyFile(WSGI_SERVER_SCRIPT, path.join(ctx.appRoot, WSGI_SERVER_IN_APP));
     const hint = 'Check the dependency list; pip reads PIP_INDEX_URL / PIP_FIND_LINKS / PIP_NO_INDEX from your environment.';
     const python3 = ctx.env.HOP3_PYTHON || 'python3';
     const tool = { cwd: ctx.appRoot, env: ctx.env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) };
@@ -48,6 +63,7 @@ export const python: Toolchain = {
   },
 
   async nixVendor(ctx) {
+    await copyFile(WSGI_SERVER_SCRIPT, path.join(ctx.vendorDir, 'wsgi-server.py'));
     const manifest = await firstExisting(ctx.sourceDir, MANIFESTS);
     if (!manifest) return;
     ctx.log.step(`fetching wheels for the Nix build (pip wheel, ${manifest})`);
@@ -64,6 +80,6 @@ export const python: Toolchain = {
   },
 
   async dockerfile() {
-    return { template: 'python', defaultBaseImage: 'python:3.12-slim' };
+    return { template: 'python', defaultBaseImage: 'python:3.12-slim', extraFiles: { [WSGI_SERVER_IN_APP]: WSGI_SERVER_SCRIPT } };
   },
 };

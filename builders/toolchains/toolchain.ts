@@ -65,6 +65,11 @@ export interface Toolchain {
   defaults(config: AppConfig, layout: RuntimeLayout): Promise<ToolchainDefaults>;
   /** Install dependencies into `appRoot` for the local builder. */
   installLocal(ctx: LocalInstallContext): Promise<void>;
+  /**
+   * Turn a worker written in one of Hop3's conventions into a shell command (e.g. python's
+   * `wsgi: module:callable`); undefined leaves it as written. Applied after the manifest merge.
+   */
+  adaptWorker?(name: string, command: string, layout: RuntimeLayout): string | undefined;
   /** The generated Nix expression for this language (the nix builder's fallback when the app has no Nix file). */
   nixExpression?(config: AppConfig): Promise<NixExpression>;
   /** Fetch what the Nix build cannot (it has no network): e.g. wheels, hop3's static server. */

@@ -4,6 +4,10 @@ import { Hop3Error } from '../errors.js';
 export const PROCFILE_HOOKS = ['prebuild', 'postbuild', 'prerun'] as const;
 export const WEB_WORKER_NAMES = ['web', 'wsgi', 'jwsgi', 'rwsgi'] as const;
 
+export function isWebWorker(name: string): boolean {
+  return (WEB_WORKER_NAMES as readonly string[]).includes(name);
+}
+
 export interface Procfile {
   /** Worker name -> command, hooks and `static` excluded, in file order. */
   workers: Record<string, string>;

@@ -3,10 +3,6 @@ import type { Artifact } from '../artifact/artifact-file.js';
 import type { AppPaths } from '../state/hop3-home.js';
 import { WEB_WORKER_NAMES } from '../config/procfile.js';
 
-export function isWebWorker(name: string): boolean {
-  return (WEB_WORKER_NAMES as readonly string[]).includes(name);
-}
-
 /** The web worker, if the artifact has one: `web` first, then the other web-facing names. */
 export function webWorkerName(artifact: Artifact): string | undefined {
   return WEB_WORKER_NAMES.find((name) => artifact.runtime.workers[name] !== undefined);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DEFAULT_HEALTHCHECK_TIMEOUT, type RuntimeConfig } from '../artifact/schema.js';
 import type { AppConfig } from '../config/app-config.js';
 import { envFromToml } from '../config/hop3-toml.js';
+import { isWebWorker } from '../config/procfile.js';
 import type { ToolchainDefaults } from '../../builders/toolchains/toolchain.js';
 
 /** Where a runtime value came from, lowest precedence first. */
@@ -25,6 +26,8 @@ export interface ManifestInput {
   defaults: ToolchainDefaults;
   /** Where the app runs; relative static paths are resolved against it. */
   workingDir: string;
+  /** The toolchain's translation of worker conventions (Hop3's `wsgi: module:callable`) into commands. */
+  adaptWorker?: (name: string, command: string) => string | undefined;
 }
 
 /**
@@ -41,7 +44,7 @@ interface Layer {
   healthcheck_timeout?: number;
 }
 
-export function mergeManifest({ config, defaults, workingDir }: ManifestInput): Manifest {
+export function mergeManifest({ config, defaults, workingDir, adaptWorker }: ManifestInput): Manifest {
   const warnings: string[] = [];
   const layers: Layer[] = [toolchainLayer(defaults)];
   if (config.procfile) layers.push(procfileLayer(config, warnings));
@@ -84,7 +87,18 @@ export function mergeManifest({ config, defaults, workingDir }: ManifestInput): 
       provenance.healthcheck_timeout = layer.origin;
     }
   }
+  dropDefaultWebWorker(runtime, provenance);
+  for (const [name, command] of Object.entries(runtime.workers)) runtime.workers[name] = adaptWorker?.(name, command) ?? command;
   return { runtime, provenance, warnings };
+}
+
+/** The toolchain's guess at `web` yields to a web-facing worker the app names itself (e.g. a Procfile `wsgi:`). */
+function dropDefaultWebWorker(runtime: RuntimeConfig, provenance: Record<string, Provenance>): void {
+  if (provenance['workers.web']?.source !== 'toolchain') return;
+  const named = Object.keys(runtime.workers).some((name) => name !== 'web' && isWebWorker(name) && provenance[`workers.${name}`]?.source !== 'toolchain');
+  if (!named) return;
+  delete runtime.workers.web;
+  delete provenance['workers.web'];
 }
 
 function toolchainLayer(defaults: ToolchainDefaults): Layer {

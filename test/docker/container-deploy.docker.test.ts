@@ -4,18 +4,20 @@ import { afterAll, expect, it } from 'vitest';
 import { checkProbes, freePort, Sandbox } from '../helpers/sandbox.js';
 import { containersOf, describeDocker, docker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
 
+/** fixture, app name, a line its log must show, its web-facing worker. */
 const FIXTURES = [
-  ['python-web', 'dkd-python', 'python-web listening on 0.0.0.0'],
-  ['node-web', 'dkd-node', 'node-web listening on 0.0.0.0'],
-  ['static-site', 'dkd-static', 'static server on http://0.0.0.0'],
-  ['docker-own-dockerfile', 'dkd-own', ''],
+  ['python-web', 'dkd-python', 'python-web listening on 0.0.0.0', 'web'],
+  ['python-wsgi', 'dkd-wsgi', 'serving app:app on http://0.0.0.0', 'wsgi'],
+  ['node-web', 'dkd-node', 'node-web listening on 0.0.0.0', 'web'],
+  ['static-site', 'dkd-static', 'static server on http://0.0.0.0', 'web'],
+  ['docker-own-dockerfile', 'dkd-own', '', 'web'],
 ] as const;
 const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-cmd', 'dkd-prerun', 'dkd-crash'];
 
 describeDocker('container deployer (real daemon)', () => {
   afterAll(() => sweepTestResources(APPS));
 
-  it.each(FIXTURES)('runs the docker artifact of %s from its artifact file, serves it, and stop removes the containers', async (fixture, app, logLine) => {
+  it.each(FIXTURES)('runs the docker artifact of %s from its artifact file, serves it, and stop removes the containers', async (fixture, app, logLine, worker) => {
     await using sandbox = await Sandbox.create();
     const dir = await sandbox.fixture(fixture, app);
     const artifactFile = path.join(sandbox.dir, `${app}.json`);
@@ -31,11 +33,11 @@ describeDocker('container deployer (real daemon)', () => {
 
     const status = JSON.parse((await sandbox.hop3(['status', app, '--json'], { env: runEnv })).stdout);
     expect(status).toMatchObject({ app, running: true, deployer: 'container', builder: 'docker', port, url: `http://127.0.0.1:${port}/` });
-    expect(status.workers).toEqual([expect.objectContaining({ name: 'web', running: true })]);
+    expect(status.workers).toEqual([expect.objectContaining({ name: worker, running: true })]);
     const [container] = await containersOf(app);
     expect(status.workers[0].id).toBe(container);
     const info = await docker.getContainer(container!).inspect();
-    expect(info.Config.Labels).toMatchObject({ 'hop3.app': app, 'hop3.worker': 'web', 'hop3.test': '1' });
+    expect(info.Config.Labels).toMatchObject({ 'hop3.app': app, 'hop3.worker': worker, 'hop3.test': '1' });
     // Published on 127.0.0.1 only.
     expect(info.HostConfig.PortBindings).toEqual({ [`${port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
 

@@ -35,6 +35,7 @@ describe.runIf(runNixTests)('nix builder with the real nix', () => {
     ['nix-flake', 'flake.nix'],
     ['nix-default', 'default.nix'],
     ['python-web', "hop3.nix (generated from hop3's nix/python.nix)"],
+    ['python-wsgi', "hop3.nix (generated from hop3's nix/python.nix)"],
     ['node-web', "hop3.nix (generated from hop3's nix/node.nix)"],
     ['static-site', "hop3.nix (generated from hop3's nix/static.nix)"],
   ])('builds %s from %s into /nix/store and serves it from another HOP3_HOME with the artifact alone', async (fixture, input) => {
