@@ -55,7 +55,8 @@ missing_packages() {
   command -v dockerd >/dev/null 2>&1 || pkgs+=(docker.io)
   command -v nix-build >/dev/null 2>&1 || pkgs+=(nix-bin)
   command -v debootstrap >/dev/null 2>&1 || pkgs+=(debootstrap)
-  test -x /bin/busybox || pkgs+=(busybox-static)
+  # the dynamically linked "busybox" package also has /bin/busybox, but cannot run FROM scratch
+  dpkg -s busybox-static >/dev/null 2>&1 || pkgs+=(busybox-static)
   command -v curl >/dev/null 2>&1 || pkgs+=(curl)
   echo "${pkgs[*]:-}"
 }
