@@ -17,17 +17,15 @@ export const LOCAL_IMAGES = { HOP3_DOCKER_BASE_IMAGE: 'hop3/base-runtime:bookwor
  * HOP3_REQUIRE_ENGINES=1 (CI), where the suite fails instead.
  */
 export function describeDocker(name: string, suite: () => void): void {
-  if (reachable) {
-    describe(name, suite);
-  } else if (process.env.HOP3_REQUIRE_ENGINES === '1') {
+  if (!reachable && process.env.HOP3_REQUIRE_ENGINES === '1') {
     describe(name, () => {
       it('needs the Docker daemon', () => {
         throw new Error(`HOP3_REQUIRE_ENGINES=1 but the Docker daemon at ${dockerHostOf(process.env)} is unreachable; run scripts/setup-engines.sh.`);
       });
     });
-  } else {
-    describe.skip(name, suite);
+    return;
   }
+  describe.skipIf(!reachable)(name, suite);
 }
 
 /** Run a command in a throwaway container of the image; returns its exit code and output. */
