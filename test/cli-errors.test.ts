@@ -122,6 +122,16 @@ describe('hop3 CLI on bad input', () => {
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('hello from procfile-app');
   });
 
+  it('answers for an app it does not know without creating state for it', async () => {
+    await using sandbox = await Sandbox.create();
+    const stop = await sandbox.hop3(['stop', 'ghost']);
+    expect(stop.exitCode).toBe(0);
+    expect(stop.stderr).toContain('ghost is not running');
+    expectClearError(await sandbox.hop3(['run', 'ghost']), 'ARTIFACT_NOT_FOUND', 'hop3 build <dir> --name ghost');
+    expectClearError(await sandbox.hop3(['logs', 'ghost']), 'DEPLOY_NOT_RUNNING');
+    expect((await sandbox.hop3(['status'])).stdout).toContain('no apps yet');
+  });
+
   it('rejects bad options as usage errors (exit 2)', async () => {
     await using sandbox = await Sandbox.create();
     expect((await sandbox.hop3(['run', 'x', '--port', 'eighty'])).exitCode).toBe(2);

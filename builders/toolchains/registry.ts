@@ -35,7 +35,7 @@ export async function detectToolchain(config: AppConfig): Promise<Detection> {
     if (reason) return { toolchain, reason, declined };
     declined.push(`${toolchain.name}: not detected`);
   }
-  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no requirements.txt, pyproject.toml, package.json, index.html or Procfile.`, {
+  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no requirements.txt, pyproject.toml, package.json, index.html, Procfile, Dockerfile, flake.nix, hop3.nix or default.nix.`, {
     hint: 'Add a Procfile (`web: <command>`) or set `[build] toolchain` in hop3.toml.',
   });
 }

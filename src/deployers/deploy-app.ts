@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -66,6 +67,7 @@ async function restore(previous: RunState, paths: AppPaths, request: RunRequest,
 
 export async function stopApp(app: string, env: NodeJS.ProcessEnv, log: Logger): Promise<RunState | undefined> {
   const paths = appPaths(app, env);
+  if (!existsSync(paths.root)) return undefined; // unknown app: nothing runs, and nothing is created for it
   return withAppLock(paths, async () => {
     const state = await readRunState(paths);
     if (!state) return undefined;
