@@ -32,6 +32,13 @@ base-image = "hop3/base-runtime:bookworm"
     expect(envFromToml(toml)).toEqual({ PORT_HINT: '8080', DEBUG: 'false', BASE: 'x', URL: 'http://x/' });
   });
 
+  it('reads container limits as bytes and cores', () => {
+    const toml = parseHop3Toml('[docker]\nmemory = "96m"\ncpus = 0.5\n');
+    expect(toml.docker).toEqual({ memory: 96 * 1024 ** 2, cpus: 0.5 });
+    expect(parseHop3Toml('[docker]\nmemory = "1.5g"\n').docker?.memory).toBe(1.5 * 1024 ** 3);
+    expect(() => parseHop3Toml('[docker]\nmemory = "lots"\n', 'hop3.toml')).toThrow(/docker.memory: a size such as "512m"/);
+  });
+
   it('names the key and type of a wrong value', () => {
     expect(() => parseHop3Toml('[run]\nhealthcheck-timeout = "soon"\n', 'hop3.toml')).toThrow(/hop3.toml: run.healthcheck-timeout: .*number/);
   });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import type { ContainerResources } from '../../src/artifact/container-resources.js';
 import { Hop3Error } from '../../src/errors.js';
 import type { Availability, Builder, BuildContext, BuildOutput } from '../builder.js';
 import { digestSourceTree } from '../source-tree.js';
@@ -128,9 +129,17 @@ export class DockerBuilder implements Builder {
         dockerfile: dockerfile.origin,
         base_images: baseImageIds,
         build_args: dockerfile.buildArgs,
+        ...containerResources(ctx),
       },
     };
   }
+}
+
+/** `[docker] memory` / `cpus`, recorded for the container deployer (the artifact is all it reads). */
+function containerResources(ctx: BuildContext): { resources?: ContainerResources } {
+  const { memory, cpus } = ctx.config.toml?.parsed.docker ?? {};
+  if (memory === undefined && cpus === undefined) return {};
+  return { resources: { ...(memory !== undefined ? { memory_bytes: memory } : {}), ...(cpus !== undefined ? { nano_cpus: Math.round(cpus * 1e9) } : {}) } };
 }
 
 function namesWorkers(ctx: BuildContext): boolean {

@@ -8,6 +8,8 @@ export const generic: Toolchain = {
   async detect(config) {
     if (config.procfile) return `${config.procfile.file} found`;
     // An app that brings its own Nix expression or Dockerfile needs no language toolchain.
+    const dockerfile = config.toml?.parsed.docker?.dockerfile;
+    if (dockerfile) return `[docker] dockerfile = ${dockerfile}`;
     const ownBuild = await firstExisting(config.dir, [...NIX_FILES, 'Dockerfile']);
     return ownBuild && `${ownBuild} found`;
   },

@@ -78,9 +78,21 @@ const DockerSection = z
     dockerfile: z.string().min(1),
     target: z.string().min(1),
     'build-image': z.string().min(1),
+    /** Container memory limit, e.g. "512m" or "1g" (bytes after parsing). */
+    memory: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*[kmg]?b?$/i, 'a size such as "512m" or "1g"')
+      .transform(toBytes),
+    /** Container CPU limit in cores, e.g. 0.5. */
+    cpus: z.number().positive(),
   })
   .partial()
   .strict();
+
+function toBytes(size: string): number {
+  const [, amount, unit = ''] = /^(\d+(?:\.\d+)?)\s*([kmg]?)/i.exec(size)!;
+  return Math.round(Number(amount) * 1024 ** ' kmg'.indexOf(unit.toLowerCase() || ' '));
+}
 
 export const Hop3TomlSchema = z
   .object({

@@ -6,6 +6,7 @@ import { Hop3Error, tail, withOutputTail } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
 import { runState, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
+import { containerLimits } from '../artifact/container-resources.js';
 import { decodeLogFrames, LogFrames } from './log-frames.js';
 import { forHttp, forHttpAnswer, waitUntilReady } from './readiness.js';
 import { webWorkerName } from './worker-env.js';
@@ -45,6 +46,7 @@ export class ContainerDeployer implements Deployer {
       ...(options.env.HOP3_TEST_LABEL === '1' ? { 'hop3.test': '1' } : {}),
     });
     const workingDir = artifact.runtime.working_dir || undefined;
+    const limits = containerLimits(artifact);
 
     for (const command of artifact.runtime.before_run) {
       options.log.step(`before_run (one-off container): ${command}`);
@@ -68,6 +70,7 @@ export class ContainerDeployer implements Deployer {
             // docker-init as PID 1: signals reach the app and `stop` is quick even though `sh -c` runs it.
             Init: true,
             RestartPolicy: { Name: 'unless-stopped' },
+            ...limits,
             ...(name === web ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(options.port) }] } } : {}),
           },
         });

@@ -1,4 +1,4 @@
-import { appendFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { checkProbes, freePort, Sandbox } from '../helpers/sandbox.js';
@@ -12,7 +12,7 @@ const FIXTURES = [
   ['static-site', 'dkd-static', 'static server on http://0.0.0.0', 'web'],
   ['docker-own-dockerfile', 'dkd-own', '', 'web'],
 ] as const;
-const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-cmd', 'dkd-prerun', 'dkd-crash'];
+const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-cmd', 'dkd-limits', 'dkd-prerun', 'dkd-crash'];
 
 describeDocker('container deployer (real daemon)', () => {
   afterAll(() => sweepTestResources(APPS));
@@ -63,6 +63,23 @@ describeDocker('container deployer (real daemon)', () => {
     await checkProbes(`http://127.0.0.1:${port}/`, 'docker-own-dockerfile');
     expect((await sandbox.hop3(['stop', 'dkd-cmd'])).exitCode).toBe(0);
     expect(await containersOf('dkd-cmd')).toEqual([]);
+  });
+
+  it('builds a Dockerfile named in hop3.toml and applies its memory and CPU limits to the containers', async () => {
+    await using sandbox = await Sandbox.create();
+    const dir = await sandbox.fixture('docker-own-dockerfile', 'dkd-limits');
+    await rm(path.join(dir, 'Procfile'));
+    await rename(path.join(dir, 'Dockerfile'), path.join(dir, 'web.Dockerfile'));
+    await appendFile(path.join(dir, 'web.Dockerfile'), 'CMD ["sh", "-c", "exec httpd -f -p \\"$BIND_ADDRESS:$PORT\\" -h /srv/site"]\n');
+    await writeFile(path.join(dir, 'hop3.toml'), '[docker]\ndockerfile = "web.Dockerfile"\nmemory = "96m"\ncpus = 0.5\n');
+    const port = await freePort();
+    const deploy = await sandbox.hop3(['deploy', dir, '--builder', 'docker', '--port', String(port)], { env: LOCAL_IMAGES });
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    await checkProbes(`http://127.0.0.1:${port}/`, 'docker-own-dockerfile');
+    const [container] = await containersOf('dkd-limits');
+    const { HostConfig } = await docker.getContainer(container!).inspect();
+    expect({ memory: HostConfig.Memory, cpus: HostConfig.NanoCpus }).toEqual({ memory: 96 * 1024 ** 2, cpus: 500_000_000 });
+    expect((await sandbox.hop3(['stop', 'dkd-limits'])).exitCode).toBe(0);
   });
 
   it('runs before_run in a one-off container and fails the deploy when it fails, leaving nothing running', async () => {
