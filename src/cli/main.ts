@@ -110,6 +110,11 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit 0; bad usage exits 2 (commander already printed why)
       return error.exitCode === 0 ? 0 : 2;
     }
+    if (error instanceof Error && error.name === 'AbortError') {
+      // Ctrl-C: whatever the command had started was already stopped on the way out.
+      process.stderr.write(formatError(new Hop3Error('CLI_CANCELLED', 'Cancelled; nothing this command started is left running.', { hint: 'Run the command again when you are ready.' })));
+      return 130;
+    }
     process.stderr.write(formatError(error));
     return error instanceof Hop3Error && error.code.startsWith('CLI_') ? 2 : 1;
   }

@@ -27,6 +27,7 @@ export async function runArtifact(request: RunRequest): Promise<RunState> {
   const paths = appPaths(request.app ?? request.artifact.app_name, request.env);
   const { log } = request;
   return withAppLock(paths, async () => {
+    request.signal?.throwIfAborted(); // cancelled while building or waiting for the lock: leave what runs alone
     const deployer = await deployerFor(request.artifact);
     const previous = await readRunState(paths);
     if (previous) {
