@@ -1,7 +1,8 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, Sandbox } from './helpers/sandbox.js';
+import { execa } from 'execa';
+import { freePort, ROOT, Sandbox } from './helpers/sandbox.js';
 
 /** Bad input: a clear error naming the file/field/line, a non-zero exit, no stray process, no damaged earlier artifact. */
 describe('hop3 CLI on bad input', () => {
@@ -98,6 +99,23 @@ describe('hop3 CLI on bad input', () => {
     expectClearError(result, 'DEPLOY_NOT_HEALTHY', 'after 2 s', '/health', 'listening soon');
     expect(await sandbox.strayPids()).toEqual([]);
     expect(JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout).running).toBe(false);
+  });
+
+  it('stops what it started when Ctrl-C interrupts a deploy', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app');
+    await writeFile(path.join(app, 'Procfile'), 'web: sleep 300\n');
+    await writeFile(path.join(app, 'hop3.toml'), '[healthcheck]\npath = "/health"\n');
+    const child = execa(process.execPath, [path.join(ROOT, 'bin/hop3.js'), 'deploy', app, '--port', String(await freePort())], { env: sandbox.env, reject: false, all: true });
+    let output = '';
+    child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await expect.poll(() => output, { timeout: 30_000 }).toContain('waiting up to 30 s');
+    expect(await sandbox.strayPids()).not.toEqual([]);
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expectClearError(result, 'CLI_CANCELLED', 'nothing this command started is left running');
+    expect(await sandbox.strayPids()).toEqual([]);
   });
 
   it('fails fast when the web worker exits, with its output', async () => {
