@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import type { ContainerResources } from '../../src/artifact/container-resources.js';
 import { Hop3Error } from '../../src/errors.js';
+import { runCommand } from '../../src/process/run-command.js';
 import type { Availability, Builder, BuildContext, BuildOutput } from '../builder.js';
 import { digestSourceTree } from '../source-tree.js';
 import { contextEntries, contextEpoch, packContext } from './build-context.js';
@@ -182,8 +182,8 @@ async function inspectBaseImages(docker: DockerClient, refs: readonly string[]):
 async function describeSource(ctx: BuildContext): Promise<Record<string, string>> {
   if (!(await insideGitWorkTree(ctx.sourceDir))) return {}; // spares two git processes per build
   const git = async (...args: string[]) => {
-    const result = await execa('git', ['-C', ctx.sourceDir, ...args], { reject: false, env: ctx.env, extendEnv: false, stdin: 'ignore', timeout: 5000 });
-    return result.exitCode === 0 ? String(result.stdout).trim() : '';
+    const result = await runCommand('git', ['-C', ctx.sourceDir, ...args], { env: ctx.env, timeoutMs: 5000 });
+    return result.failed ? '' : result.stdout.trim();
   };
   const [revision, source] = await Promise.all([git('rev-parse', 'HEAD'), git('config', '--get', 'remote.origin.url')]);
   if (!revision) return {};

@@ -1,6 +1,6 @@
-import { execa } from 'execa';
 import { Hop3Error, tail } from '../../src/errors.js';
 import type { Logger } from '../../src/log/logger.js';
+import { runCommand } from '../../src/process/run-command.js';
 import { describeNixFailure, type NixFailureContext } from './nix-failure.js';
 
 /** Every nix call gets these, so hop3 works without `experimental-features` in the user's nix.conf. */
@@ -33,34 +33,22 @@ export async function runNix(args: readonly string[], run: NixRun): Promise<NixR
   const fullArgs = [...args, ...COMMON_ARGS, ...(run.options ?? [])];
   const command = ['nix', ...fullArgs].join(' ');
   if (run.live) run.log.output(`$ ${command}`);
-  const child = execa('nix', fullArgs, {
+  const result = await runCommand('nix', fullArgs, {
     cwd: run.cwd,
     env: run.env,
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    ...(run.signal ? { cancelSignal: run.signal } : {}),
+    ...(run.signal ? { signal: run.signal } : {}),
+    // Build logs come on stderr; stdout is the --json answer.
+    ...(run.live ? { onLine: (line: string, stream: 'stdout' | 'stderr') => stream === 'stderr' && run.log.output(line) } : {}),
   });
-  let stderr = '';
-  let pending = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
-    stderr += text;
-    if (!run.live) return;
-    const lines = (pending + text).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) run.log.output(line);
-  });
-  const result = await child;
-  if (run.live && pending) run.log.output(pending);
+  const { stderr } = result;
   if (result.failed) {
-    if (result.code === 'ENOENT') {
+    if (result.notFound) {
       throw new Hop3Error('BUILD_NIX_MISSING', 'The nix builder needs Nix, and `nix` is not installed or not on PATH.', { hint: NIX_INSTALL_HINT, command });
     }
-    if (result.isCanceled) throw new Hop3Error('BUILD_NIX_CANCELLED', `\`${command}\` was cancelled.`, { command, durationMs: result.durationMs });
+    if (result.canceled) throw new Hop3Error('BUILD_NIX_CANCELLED', `\`${command}\` was cancelled.`, { command, durationMs: result.durationMs });
     throw await describeNixFailure(stderr, { ...run.failure, command, exitCode: result.exitCode, durationMs: result.durationMs });
   }
-  return { stdout: String(result.stdout), stderr, durationMs: result.durationMs };
+  return { stdout: result.stdout, stderr, durationMs: result.durationMs };
 }
 
 /** A self-contained derivation: proves the store is writable and builds run, without nixpkgs or network. */
@@ -69,13 +57,13 @@ const SMOKE_EXPR = 'derivation { name = "hop3-nix-smoke"; system = builtins.curr
 /** For `hop3 doctor`: can this user build at all? Undefined when yes, else the tail of nix's complaint. */
 export async function nixSmokeProblem(env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const args = ['build', '--no-link', '--impure', '--expr', SMOKE_EXPR, '--option', 'substituters', '', ...COMMON_ARGS];
-  const result = await execa('nix', args, { env, extendEnv: false, reject: false, stdin: 'ignore', cwd: '/' });
-  return result.failed ? tail(String(result.stderr) || (result.shortMessage ?? 'nix build failed'), 3) : undefined;
+  const result = await runCommand('nix', args, { env, cwd: '/' });
+  return result.failed ? tail(result.stderr || result.reason, 3) : undefined;
 }
 
 /** `nix --version` as "2.8.0", or a usable=false reason. */
 export async function nixVersion(env: NodeJS.ProcessEnv): Promise<{ version?: string; problem?: string }> {
-  const result = await execa('nix', ['--version'], { env, extendEnv: false, reject: false, stdin: 'ignore' });
-  if (result.failed) return { problem: result.code === 'ENOENT' ? 'nix is not installed' : tail(String(result.stderr) || (result.shortMessage ?? 'nix --version failed'), 3) };
-  return { version: String(result.stdout).trim().replace(/^nix \(Nix\) /, '') };
+  const result = await runCommand('nix', ['--version'], { env });
+  if (result.failed) return { problem: result.notFound ? 'nix is not installed' : tail(result.stderr || result.reason, 3) };
+  return { version: result.stdout.trim().replace(/^nix \(Nix\) /, '') };
 }

@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { Hop3Error } from '../../src/errors.js';
+import { runCommand } from '../../src/process/run-command.js';
 import { copySourceTree, type SourceEntry } from '../source-tree.js';
 
 /** A temporary copy of the app that nix reads; removed on dispose. */
@@ -38,9 +38,9 @@ export async function createNixStage(sourceDir: string, entries: readonly Source
  */
 export async function makeGitTree(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const git = async (args: string[]) => {
-    const result = await execa('git', args, { cwd: dir, env, extendEnv: false, reject: false, stdin: 'ignore' });
+    const result = await runCommand('git', args, { cwd: dir, env });
     if (result.failed) {
-      throw new Hop3Error('BUILD_NIX_GIT_FAILED', `\`git ${args.join(' ')}\` failed while staging the flake: ${result.code === 'ENOENT' ? 'git is not installed' : String(result.stderr).trim()}`, {
+      throw new Hop3Error('BUILD_NIX_GIT_FAILED', `\`git ${args.join(' ')}\` failed while staging the flake: ${result.notFound ? 'git is not installed' : result.stderr.trim() || result.reason}`, {
         hint: 'Flakes need git: install it (Debian: apt-get install git).',
       });
     }

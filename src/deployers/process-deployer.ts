@@ -1,8 +1,8 @@
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, tail, withOutputTail } from '../errors.js';
+import { runCommand } from '../process/run-command.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
 import { runState, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
@@ -92,13 +92,12 @@ export class ProcessDeployer implements Deployer {
     const env = workerEnv(artifact, { base: options.env, paths: options.paths, worker: 'before_run', port: options.port });
     for (const command of artifact.runtime.before_run) {
       options.log.step(`before_run: ${command}`);
-      const result = await execa('/bin/sh', ['-c', command], { cwd, env, extendEnv: false, all: true, reject: false, stdin: 'ignore' });
-      for (const line of (result.all ?? '').split('\n').filter(Boolean)) options.log.output(line);
+      const result = await runCommand('/bin/sh', ['-c', command], { cwd, env, onLine: (line) => options.log.output(line), ...(options.signal ? { signal: options.signal } : {}) });
       if (result.failed) {
-        throw new Hop3Error('DEPLOY_BEFORE_RUN_FAILED', `before_run command \`${command}\` failed (${result.shortMessage}); no worker was started.`, {
+        throw new Hop3Error('DEPLOY_BEFORE_RUN_FAILED', `before_run command \`${command}\` failed (${result.reason}); no worker was started.`, {
           command,
           ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
-          outputTail: tail(result.all ?? ''),
+          outputTail: tail(result.all),
           hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
         });
       }

@@ -1,7 +1,7 @@
-import { execa } from 'execa';
 import { loadBuilder } from '../../builders/registry.js';
 import { BUILDER_NAMES } from '../artifact/schema.js';
-import { isHop3Error } from '../errors.js';
+import { isHop3Error, tail } from '../errors.js';
+import { runCommand } from '../process/run-command.js';
 
 export interface Check {
   name: string;
@@ -11,8 +11,8 @@ export interface Check {
 }
 
 async function tool(name: string, file: string, args: string[], hint: string): Promise<Check> {
-  const result = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 15_000 });
-  if (result.failed) return { name, usable: false, detail: result.code === 'ENOENT' ? 'not found' : (result.shortMessage ?? 'failed').split('\n')[0]!, hint };
+  const result = await runCommand(file, args, { env: process.env, timeoutMs: 15_000 });
+  if (result.failed) return { name, usable: false, detail: result.notFound ? 'not found' : `${result.reason}: ${tail(result.all, 1)}`, hint };
   return { name, usable: true, detail: `${result.stdout || result.stderr}`.trim().split('\n')[0]! };
 }
 
