@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
+import { checkArtifactTarget, parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
 import { ARTIFACT_SCHEMA_VERSION, type BuilderName } from '../src/artifact/schema.js';
 import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
 import { Hop3Error } from '../src/errors.js';
@@ -38,6 +38,7 @@ export interface BuildResult {
 /** The build half of the pipeline: config -> toolchain -> builder -> manifest merge -> frozen, saved artifact. */
 export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const sourceDir = await resolveSourceDir(request.sourceDir);
+  const outputFile = request.output === undefined ? undefined : await checkArtifactTarget(request.output);
   const config = await loadAppConfig(sourceDir);
   const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(sourceDir);
   const builderName = request.builder ?? configuredBuilder(config);
@@ -100,8 +101,8 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
     const artifactFile = path.join(buildDir, ARTIFACT_FILE_NAME);
     await saveArtifact(artifactFile, artifact);
     await saveArtifact(paths.latestArtifact, artifact);
-    if (request.output) await saveArtifact(path.resolve(request.output), artifact);
-    log.step(`built ${appName} ${output.buildId} -> ${request.output ? path.resolve(request.output) : artifactFile}`);
+    if (outputFile) await saveArtifact(outputFile, artifact);
+    log.step(`built ${appName} ${output.buildId} -> ${outputFile ?? artifactFile}`);
     return { artifact, artifactFile, manifest, detection };
   });
 }

@@ -155,6 +155,13 @@ describe('hop3 CLI on bad input', () => {
     expect((await sandbox.hop3(['run', 'x', '--port', 'eighty'])).exitCode).toBe(2);
     expect((await sandbox.hop3(['build', '.', '--builder', 'podman'])).exitCode).toBe(2);
     expect((await sandbox.hop3(['frobnicate'])).exitCode).toBe(2);
+    const app = await sandbox.fixture('static-site');
+    for (const output of [path.join(sandbox.dir, 'no-such-dir', 'a.json'), sandbox.dir]) {
+      const result = await sandbox.hop3(['build', app, '--output', output]);
+      expect(result.exitCode).toBe(2);
+      expectClearError(result, 'CLI_INVALID_OPTION', `--output ${output}`);
+    }
+    expect(await readdir(sandbox.dir)).toEqual(['apps']); // refused before building: no HOP3_HOME was even created
     const missing = await sandbox.hop3(['build', path.join(sandbox.dir, 'nope')]);
     expectClearError(missing, 'BUILD_SOURCE_NOT_FOUND', 'is not a directory');
   });

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Hop3Error } from '../errors.js';
 import { formatIssues } from '../validation.js';
@@ -31,7 +32,27 @@ export function serializeArtifact(artifact: Artifact): string {
 /** Write atomically (temp file + rename): readers never see a partial artifact. */
 export async function saveArtifact(file: string, artifact: Artifact): Promise<void> {
   const checked = parseArtifact(artifact, file);
-  await writeFileAtomic(file, serializeArtifact(checked));
+  try {
+    await writeFileAtomic(file, serializeArtifact(checked));
+  } catch (error) {
+    throw new Hop3Error('ARTIFACT_WRITE_FAILED', `Cannot write artifact ${file}: ${(error as Error).message}`, {
+      file,
+      cause: error,
+      hint: 'Check that the directory exists and is writable; the previous file, if any, is unchanged.',
+    });
+  }
+}
+
+/** Check up front that an artifact can be written at `file`, so a build is not wasted on a bad --output. */
+export async function checkArtifactTarget(file: string, option = '--output'): Promise<string> {
+  const target = path.resolve(file);
+  const [dir, existing] = await Promise.all([stat(path.dirname(target)).catch(() => undefined), stat(target).catch(() => undefined)]);
+  if (!dir?.isDirectory() || existing?.isDirectory()) {
+    throw new Hop3Error('CLI_INVALID_OPTION', `${option} ${file}: ${existing?.isDirectory() ? 'is a directory' : `the directory ${path.dirname(target)} does not exist`}.`, {
+      hint: `Give a file path in an existing directory, e.g. ${option} ./artifact.json`,
+    });
+  }
+  return target;
 }
 
 export async function loadArtifact(file: string): Promise<Artifact> {
