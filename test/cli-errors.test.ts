@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -138,6 +138,18 @@ describe('hop3 CLI on bad input', () => {
     const after = JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout);
     expect(after).toMatchObject({ running: true, build_id: before.build_id });
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('hello from procfile-app');
+  });
+
+  it('builds an app with no worker (with a warning) but refuses to run it', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('node-web');
+    await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'idle', version: '1.0.0' }));
+    await rm(path.join(app, 'package-lock.json'));
+    await rm(path.join(app, 'server.js'));
+    const build = await sandbox.hop3(['build', app]);
+    expect(build.exitCode, build.all).toBe(0);
+    expect(build.stderr).toContain('warning: no worker is defined');
+    expectClearError(await sandbox.hop3(['run', 'node-web']), 'DEPLOY_NO_WORKERS', 'defines no worker');
   });
 
   it('answers for an app it does not know without creating state for it', async () => {

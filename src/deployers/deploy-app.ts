@@ -28,6 +28,11 @@ export async function runArtifact(request: RunRequest): Promise<RunState> {
   const { log } = request;
   return withAppLock(paths, async () => {
     request.signal?.throwIfAborted(); // cancelled while building or waiting for the lock: leave what runs alone
+    if (Object.keys(request.artifact.runtime.workers).length === 0) {
+      throw new Hop3Error('DEPLOY_NO_WORKERS', `${request.artifact.app_name} build ${request.artifact.build_id} defines no worker to run.`, {
+        hint: 'Add a Procfile line (`web: <command>`) or `[run] start = "<command>"` in hop3.toml, then rebuild.',
+      });
+    }
     const deployer = await deployerFor(request.artifact);
     const previous = await readRunState(paths);
     if (previous) {

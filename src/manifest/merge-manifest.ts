@@ -88,6 +88,7 @@ export function mergeManifest({ config, defaults, workingDir, adaptWorker }: Man
     }
   }
   dropDefaultWebWorker(runtime, provenance);
+  if (Object.keys(runtime.workers).length === 0) warnings.push('no worker is defined (no Procfile, no [run] start, no toolchain default): there is nothing to run.');
   for (const [name, command] of Object.entries(runtime.workers)) runtime.workers[name] = adaptWorker?.(name, command) ?? command;
   return { runtime, provenance, warnings };
 }
