@@ -18,8 +18,6 @@ export interface ResolveRequest {
 export interface ResolvedArtifact {
   app: string;
   artifact: Artifact;
-  /** True when it was built just now (the legacy path: a directory with no artifact yet). */
-  builtNow: boolean;
 }
 
 /**
@@ -31,19 +29,19 @@ export async function resolveArtifact(request: ResolveRequest): Promise<Resolved
   if (request.artifactFile) {
     const artifact = await loadArtifact(path.resolve(request.artifactFile));
     const app = request.name ?? (isDir ? artifact.app_name : validateAppName(request.target));
-    return { app: validateAppName(app), artifact, builtNow: false };
+    return { app: validateAppName(app), artifact };
   }
   const app = request.name !== undefined ? validateAppName(request.name) : isDir ? appNameFromDir(request.target) : validateAppName(request.target);
   const latest = appPaths(app, request.env).latestArtifact;
   const hasBuild = (await stat(latest).catch(() => undefined))?.isFile() ?? false;
-  if (hasBuild) return { app, artifact: await loadArtifact(latest), builtNow: false };
+  if (hasBuild) return { app, artifact: await loadArtifact(latest) };
   if (!isDir) {
     throw new Hop3Error('ARTIFACT_NOT_FOUND', `App ${app} has no build yet (no ${latest}).`, {
       hint: `Build it first with \`hop3 build <dir> --name ${app}\`, pass the app directory, or give --artifact <file>.`,
     });
   }
-  request.log.step(`${app} has no artifact yet: building it now with the local builder (legacy path)`);
+  request.log.step(`${app} has no artifact yet: building it now (legacy path)`);
   const { buildApp } = await import('../../builders/build-app.js');
   const { artifact } = await buildApp({ sourceDir: request.target, name: app, env: request.env, log: request.log, ...(request.signal ? { signal: request.signal } : {}) });
-  return { app, artifact, builtNow: true };
+  return { app, artifact };
 }
