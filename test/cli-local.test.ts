@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -111,6 +111,17 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(a.build_id).not.toBe(b.build_id);
     expect(await readFile(path.join(a.runtime.working_dir, 'index.html'), 'utf8')).toContain('hello from static-site');
     expect(await readFile(path.join(b.runtime.working_dir, 'index.html'), 'utf8')).toBe('changed');
+  });
+
+  it('lets pip take its index settings from the user\'s environment', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('python-web');
+    const wheels = path.join(sandbox.dir, 'wheels');
+    await rename(path.join(app, 'wheels'), wheels);
+    await writeFile(path.join(app, 'requirements.txt'), 'hop3-greeting==1.0.0\n');
+    const build = await sandbox.hop3(['build', app], { env: { PIP_NO_INDEX: '1', PIP_FIND_LINKS: wheels } });
+    expect(build.exitCode, build.all).toBe(0);
+    expect(build.stderr).toContain('Successfully installed hop3-greeting-1.0.0');
   });
 
   it('runs build hooks in the build copy, never in the source dir', async () => {
