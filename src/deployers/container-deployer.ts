@@ -1,18 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createDockerClient, daemonVersion, type DockerClient } from '../engines/docker-client.js';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, tail, withOutputTail } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
-import { runState, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
+import { runState, selectWorkers, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
 import { containerLimits } from '../artifact/container-resources.js';
 import { decodeLogFrames, LogFrames } from './log-frames.js';
-import { forHttp, forHttpAnswer, waitUntilReady } from './readiness.js';
+import { forHttpAnswer, waitForWorkers } from './readiness.js';
 import { webWorkerName } from './worker-env.js';
 
-/** How long a non-web worker must stay up to count as started. */
-const SETTLE_MS = 1000;
 /** Seconds a container gets to stop on SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_S = 5;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -78,7 +75,18 @@ export class ContainerDeployer implements Deployer {
         await container.start();
         options.log.info(`started ${name} (container ${container.id.slice(0, 12)})`);
       }
-      const url = await this.waitReady(docker, artifact, options, started);
+      const url = await waitForWorkers(artifact, options, {
+        failed: async () => {
+          for (const worker of started) {
+            const { State, RestartCount } = await docker.getContainer(worker.id).inspect();
+            // The restart policy would hide a crash loop: one restart is already a failure.
+            if (!State.Running || State.Restarting || RestartCount > 0) return `Worker ${worker.name} exited (code ${State.ExitCode})`;
+          }
+          return undefined;
+        },
+        // docker-proxy accepts TCP before the app listens: only an HTTP answer proves it is up.
+        listening: forHttpAnswer,
+      });
       return runState({ deployer: this.name, artifact, options, url, workers: started });
     } catch (error) {
       const tails = await Promise.all(started.map(async (w) => `[${w.name}]\n${await containerLogTail(docker, w.id, 15)}`));
@@ -112,12 +120,7 @@ export class ContainerDeployer implements Deployer {
 
   async logs(state: RunState, _paths: AppPaths, options: LogOptions): Promise<void> {
     const docker = await this.connect(process.env);
-    const workers = options.worker ? state.workers.filter((w) => w.name === options.worker) : state.workers;
-    if (workers.length === 0) {
-      throw new Hop3Error('CLI_UNKNOWN_WORKER', `App ${state.app} has no worker ${options.worker}.`, {
-        hint: `Workers: ${state.workers.map((w) => w.name).join(', ')}.`,
-      });
-    }
+    const workers = selectWorkers(state, options.worker);
     const prefix = (name: string, text: string) => (workers.length > 1 ? text.replace(/^(?=.)/gm, `${name} | `) : text);
     for (const worker of workers) {
       const text = await containerLogTail(docker, worker.id, options.lines);
@@ -147,30 +150,6 @@ export class ContainerDeployer implements Deployer {
     return docker;
   }
 
-  /** Web worker: health check from the host within healthcheck_timeout; others: still up after a moment. */
-  private async waitReady(docker: DockerClient, artifact: Artifact, options: DeployOptions, started: WorkerRecord[]): Promise<string | null> {
-    const failed = async () => {
-      for (const worker of started) {
-        const { State, RestartCount } = await docker.getContainer(worker.id).inspect();
-        // The restart policy would hide a crash loop: one restart is already a failure.
-        if (!State.Running || State.Restarting || RestartCount > 0) return `Worker ${worker.name} exited (code ${State.ExitCode})`;
-      }
-      return undefined;
-    };
-    const web = webWorkerName(artifact);
-    if (!web) {
-      await sleep(SETTLE_MS);
-      const failure = await failed();
-      if (failure) throw new Hop3Error('DEPLOY_WORKER_EXITED', `${failure} right after starting.`, { hint: 'Check the worker command and the log tail below.' });
-      return null;
-    }
-    const url = `http://127.0.0.1:${options.port}`;
-    const { healthcheck_path: healthPath, healthcheck_timeout: timeout } = artifact.runtime;
-    const probe = healthPath ? forHttp(`${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`) : forHttpAnswer(`${url}/`);
-    options.log.step(`waiting up to ${timeout} s until ${probe.description}`);
-    await waitUntilReady(probe, { timeoutMs: timeout * 1000, failed, ...(options.signal ? { signal: options.signal } : {}) });
-    return `${url}/`;
-  }
 }
 
 /**

@@ -36,7 +36,7 @@ export async function runArtifact(request: RunRequest): Promise<RunState> {
     const deployer = await deployerFor(request.artifact);
     const previous = await readRunState(paths);
     if (previous) {
-      log.step(`stopping the running release (build ${previous.build_id})`);
+      log.step(`stopping the running release (build ${previous.artifact.build_id})`);
       await (await deployerNamed(previous.deployer)).stop(previous, log);
       await clearRunState(paths);
     }
@@ -60,12 +60,12 @@ export async function runArtifact(request: RunRequest): Promise<RunState> {
 
 /** Best effort: the error that made us restore is the one the user must see. */
 async function restore(previous: RunState, paths: AppPaths, request: RunRequest, error: unknown): Promise<void> {
-  request.log.warn(`new release failed; restarting the previous one (build ${previous.build_id})`);
+  request.log.warn(`new release failed; restarting the previous one (build ${previous.artifact.build_id})`);
   try {
     const deployer = await deployerNamed(previous.deployer);
     const state = await deployer.deploy(previous.artifact, { paths, port: previous.port, env: request.env, log: request.log });
     await writeRunState(paths, state);
-    if (error instanceof Error) error.message += ` The previous release (build ${previous.build_id}) was restarted.`;
+    if (error instanceof Error) error.message += ` The previous release (build ${previous.artifact.build_id}) was restarted.`;
   } catch (restoreError) {
     request.log.warn(`could not restart the previous release: ${(restoreError as Error).message}`);
   }
@@ -103,7 +103,7 @@ export async function appStatus(app: string, env: NodeJS.ProcessEnv): Promise<Ap
     app,
     running: workers.length > 0 && workers.every((w) => w.running),
     deployer: state.deployer,
-    build_id: state.build_id,
+    build_id: state.artifact.build_id,
     builder: state.artifact.builder,
     url: state.url,
     port: state.port,

@@ -1,4 +1,5 @@
 import type { Artifact } from '../artifact/artifact-file.js';
+import { Hop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
 
@@ -25,7 +26,6 @@ export interface WorkerRecord {
 export interface RunState {
   app: string;
   deployer: string;
-  build_id: string;
   artifact: Artifact;
   port: number;
   url: string | null;
@@ -63,11 +63,21 @@ export function runState(started: { deployer: string; artifact: Artifact; option
   return {
     app: started.options.paths.app,
     deployer: started.deployer,
-    build_id: started.artifact.build_id,
     artifact: started.artifact,
     port: started.options.port,
     url: started.url,
     started_at: new Date().toISOString(),
     workers: started.workers,
   };
+}
+
+/** The workers `logs --worker` asks for (all by default); an unknown name is an error listing the real ones. */
+export function selectWorkers(state: RunState, worker?: string): WorkerRecord[] {
+  const selected = worker === undefined ? state.workers : state.workers.filter((w) => w.name === worker);
+  if (selected.length === 0) {
+    throw new Hop3Error('CLI_UNKNOWN_WORKER', `App ${state.app} has no worker ${worker}.`, {
+      hint: `Workers: ${state.workers.map((w) => w.name).join(', ')}.`,
+    });
+  }
+  return selected;
 }

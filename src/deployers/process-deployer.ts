@@ -5,11 +5,11 @@ import { Hop3Error, tail, withOutputTail } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
-import { runState, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
+import { runState, selectWorkers, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
 import { followFiles, readTail } from './log-files.js';
 import { groupAlive, spawnGroup, stopGroup, type SpawnedGroup } from './process-group.js';
-import { forHttp, forPort, waitUntilReady } from './readiness.js';
-import { webWorkerName, workerEnv } from './worker-env.js';
+import { forPort, waitForWorkers } from './readiness.js';
+import { workerEnv } from './worker-env.js';
 
 interface StartedWorker {
   record: WorkerRecord;
@@ -17,9 +17,6 @@ interface StartedWorker {
   /** Size of the log before this start: failure reports show only this start's output. */
   logOffset: number;
 }
-
-/** How long a non-web worker must stay up to count as started. */
-const SETTLE_MS = 1000;
 
 /** Runs local and nix artifacts as process groups on this host, detached, logging to the app's logs dir. */
 export class ProcessDeployer implements Deployer {
@@ -51,7 +48,15 @@ export class ProcessDeployer implements Deployer {
           await handle.close();
         }
       }
-      const url = await this.waitReady(artifact, options, started);
+      const url = await waitForWorkers(artifact, options, {
+        failed: async () => {
+          const dead = started.find(({ group }) => group.exit !== undefined);
+          if (!dead) return undefined;
+          const { code, signal } = dead.group.exit!;
+          return `Worker ${dead.record.name} exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+        },
+        listening: () => forPort('127.0.0.1', options.port),
+      });
       return runState({ deployer: this.name, artifact, options, url, workers: started.map((s) => s.record) });
     } catch (error) {
       await Promise.all(started.map(({ group }) => stopGroup(group.pid, group.ticks, 3000)));
@@ -73,13 +78,7 @@ export class ProcessDeployer implements Deployer {
   }
 
   async logs(state: RunState, paths: AppPaths, options: LogOptions): Promise<void> {
-    const names = options.worker ? [options.worker] : state.workers.map((w) => w.name);
-    const missing = names.filter((name) => !state.workers.some((w) => w.name === name));
-    if (missing.length > 0) {
-      throw new Hop3Error('CLI_UNKNOWN_WORKER', `App ${state.app} has no worker ${missing.join(', ')}.`, {
-        hint: `Workers: ${state.workers.map((w) => w.name).join(', ')}.`,
-      });
-    }
+    const names = selectWorkers(state, options.worker).map((w) => w.name);
     const files = Object.fromEntries(names.map((name) => [name, paths.log(name)]));
     for (const [name, file] of Object.entries(files)) {
       const text = await readTail(file, options.lines);
@@ -104,28 +103,6 @@ export class ProcessDeployer implements Deployer {
     }
   }
 
-  /** Web worker: HTTP health check (or port) within healthcheck_timeout; others: still alive after a moment. */
-  private async waitReady(artifact: Artifact, options: DeployOptions, started: StartedWorker[]): Promise<string | null> {
-    const failed = async () => {
-      const dead = started.find(({ group }) => group.exit !== undefined);
-      if (!dead) return undefined;
-      const { code, signal } = dead.group.exit!;
-      return `Worker ${dead.record.name} exited (${signal ? `signal ${signal}` : `code ${code}`})`;
-    };
-    const web = webWorkerName(artifact);
-    if (!web) {
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      const failure = await failed();
-      if (failure) throw new Hop3Error('DEPLOY_WORKER_EXITED', `${failure} right after starting.`, { hint: 'Check the worker command and the log tail below.' });
-      return null;
-    }
-    const url = `http://127.0.0.1:${options.port}`;
-    const { healthcheck_path: healthPath, healthcheck_timeout: timeout } = artifact.runtime;
-    const probe = healthPath ? forHttp(`${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`) : forPort('127.0.0.1', options.port);
-    options.log.step(`waiting up to ${timeout} s until ${probe.description}`);
-    await waitUntilReady(probe, { timeoutMs: timeout * 1000, failed, ...(options.signal ? { signal: options.signal } : {}) });
-    return `${url}/`;
-  }
 }
 
 /** What the workers printed during this start only, for a deploy failure. */

@@ -1,6 +1,9 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error } from '../errors.js';
+import type { DeployOptions } from './deployer.js';
+import { webWorkerName } from './worker-env.js';
 
 /** A readiness strategy, shared by every deployer: `check` resolves true once ready. */
 export interface ReadinessProbe {
@@ -97,4 +100,34 @@ export async function waitUntilReady(probe: ReadinessProbe, options: WaitOptions
     }
     await sleep(options.intervalMs ?? 250);
   }
+}
+
+/** How long workers must stay up to count as started when there is no web worker to probe. */
+const SETTLE_MS = 1000;
+
+export interface WorkerChecks {
+  /** A reason when a started worker has died, so the wait fails fast. */
+  failed: () => Promise<string | undefined>;
+  /** The probe for a web worker without healthcheck_path (what "listening" means for this deployer). */
+  listening: (url: string) => ReadinessProbe;
+}
+
+/**
+ * Every deployer's readiness rule: the web worker passes its health check (or `listening`) within
+ * healthcheck_timeout; without a web worker, every worker is still up after a moment.
+ * Returns the app's URL, or null when it has no web worker.
+ */
+export async function waitForWorkers(artifact: Artifact, options: DeployOptions, checks: WorkerChecks): Promise<string | null> {
+  if (!webWorkerName(artifact)) {
+    await sleep(SETTLE_MS, undefined, options.signal ? { signal: options.signal } : {});
+    const failure = await checks.failed();
+    if (failure) throw new Hop3Error('DEPLOY_WORKER_EXITED', `${failure} right after starting.`, { hint: 'Check the worker command and the log tail below.' });
+    return null;
+  }
+  const url = `http://127.0.0.1:${options.port}`;
+  const { healthcheck_path: healthPath, healthcheck_timeout: timeout } = artifact.runtime;
+  const probe = healthPath ? forHttp(`${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`) : checks.listening(`${url}/`);
+  options.log.step(`waiting up to ${timeout} s until ${probe.description}`);
+  await waitUntilReady(probe, { timeoutMs: timeout * 1000, failed: checks.failed, ...(options.signal ? { signal: options.signal } : {}) });
+  return `${url}/`;
 }

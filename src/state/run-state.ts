@@ -11,7 +11,6 @@ import type { AppPaths } from './hop3-home.js';
 const RunStateSchema = z.object({
   app: z.string(),
   deployer: z.string(),
-  build_id: z.string(),
   artifact: z.unknown(),
   port: z.number().int(),
   url: z.string().nullable(),

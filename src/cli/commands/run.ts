@@ -27,7 +27,7 @@ export async function run(target: string, flags: RunFlags): Promise<number> {
 
 /** Report a started app; in the foreground, stay attached until Ctrl-C or the workers exit. */
 export async function started(state: RunState, flags: { foreground?: boolean }, ctx: CliContext): Promise<number> {
-  ctx.log.step(`${state.app} build ${state.build_id} is running${state.url ? ` at ${state.url}` : ''}`);
+  ctx.log.step(`${state.app} build ${state.artifact.build_id} is running${state.url ? ` at ${state.url}` : ''}`);
   if (state.url) process.stdout.write(`${state.url}\n`);
   if (!flags.foreground) {
     ctx.log.info(`logs: hop3 logs ${state.app} -f    stop: hop3 stop ${state.app}`);

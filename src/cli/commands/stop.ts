@@ -5,6 +5,6 @@ import { cliContext } from '../context.js';
 export async function run(app: string): Promise<number> {
   const ctx = cliContext();
   const state = await stopApp(validateAppName(app), ctx.env, ctx.log);
-  ctx.log.step(state ? `${app} stopped (build ${state.build_id})` : `${app} is not running`);
+  ctx.log.step(state ? `${app} stopped (build ${state.artifact.build_id})` : `${app} is not running`);
   return 0;
 }
