@@ -31,27 +31,15 @@ describe('hop3 CLI on bad input', () => {
     for (const fragment of fragments) expect(result.stderr).toContain(fragment);
   }
 
-  it('names the line of a malformed Procfile', async () => {
+  it.each([
+    ['names the line of a malformed Procfile', 'Procfile', 'web: python3 -m http.server\nthis line has no colon\n', 'CONFIG_PROCFILE_INVALID', ['Procfile:2']],
+    ['names the key of a hop3.toml value with the wrong type', 'hop3.toml', '[run]\nhealthcheck-timeout = "thirty"\n', 'CONFIG_TOML_INVALID', ['hop3.toml', 'run.healthcheck-timeout']],
+    ['reports a failing build hook with its output and removes the half-made build', 'hop3.toml', '[build]\nbuild = "echo compiling; exit 7"\n', 'BUILD_HOOK_FAILED', ['exit code 7', 'compiling']],
+  ])('%s', async (_title, file, content, code, fragments) => {
     await using sandbox = await Sandbox.create();
     const { app, unchanged } = await withGoodBuild(sandbox);
-    await writeFile(path.join(app, 'Procfile'), 'web: python3 -m http.server\nthis line has no colon\n');
-    expectClearError(await sandbox.hop3(['build', app]), 'CONFIG_PROCFILE_INVALID', 'Procfile:2');
-    await unchanged();
-  });
-
-  it('names the key of a hop3.toml value with the wrong type', async () => {
-    await using sandbox = await Sandbox.create();
-    const { app, unchanged } = await withGoodBuild(sandbox);
-    await writeFile(path.join(app, 'hop3.toml'), '[run]\nhealthcheck-timeout = "thirty"\n');
-    expectClearError(await sandbox.hop3(['build', app]), 'CONFIG_TOML_INVALID', 'hop3.toml', 'run.healthcheck-timeout');
-    await unchanged();
-  });
-
-  it('reports a failing build hook with its output and removes the half-made build', async () => {
-    await using sandbox = await Sandbox.create();
-    const { app, unchanged } = await withGoodBuild(sandbox);
-    await writeFile(path.join(app, 'hop3.toml'), '[build]\nbuild = "echo compiling; exit 7"\n');
-    expectClearError(await sandbox.hop3(['build', app]), 'BUILD_HOOK_FAILED', 'exit code 7', 'compiling');
+    await writeFile(path.join(app, file), content);
+    expectClearError(await sandbox.hop3(['build', app]), code, ...fragments);
     await unchanged();
   });
 

@@ -66,6 +66,10 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     const logs = await sandbox.hop3(['logs', 'procfile-app', '--worker', 'clock']);
     expect(logs.stdout).toContain('tick');
     expect(logs.stdout).not.toContain('Serving HTTP');
+    const unknown = await sandbox.hop3(['logs', 'procfile-app', '--worker', 'nope']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('[CLI_UNKNOWN_WORKER]');
+    expect(unknown.stderr).toContain('Workers: web, clock.');
   });
 
   it('explains that the web worker came from hop3.toml when both files define it', async () => {
