@@ -97,12 +97,28 @@ export class ContainerDeployer implements Deployer {
 
   async stop(state: RunState, log: Logger): Promise<void> {
     const docker = await this.connect(process.env);
+    const refused: string[] = [];
     await Promise.all(
       state.workers.map(async (worker) => {
+        const labels = await docker
+          .getContainer(worker.id)
+          .inspect()
+          .then((info) => info.Config.Labels ?? {})
+          .catch(() => undefined);
+        if (labels === undefined) return; // gone already
+        if (labels['hop3.app'] !== state.app || labels['hop3.worker'] !== worker.name) {
+          refused.push(`${worker.name}: container ${worker.id.slice(0, 12)} is not labelled as this app's ${worker.name} worker`);
+          return;
+        }
         await removeContainer(docker, worker.id);
         log.info(`stopped ${worker.name} (container ${worker.id.slice(0, 12)})`);
       }),
     );
+    if (refused.length > 0) {
+      throw new Hop3Error('DEPLOY_WORKER_UNTRUSTED', `Refused to stop containers of ${state.app} that hop3 did not start (${refused.join('; ')}).`, {
+        hint: 'The run state was changed outside hop3 or is stale. Those containers were left alone; check them with docker ps.',
+      });
+    }
   }
 
   async status(state: RunState): Promise<WorkerStatus[]> {

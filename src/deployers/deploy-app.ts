@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Artifact } from '../artifact/artifact-file.js';
-import { Hop3Error } from '../errors.js';
+import { Hop3Error, isHop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { withAppLock } from '../state/app-lock.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
@@ -77,7 +77,13 @@ export async function stopApp(app: string, env: NodeJS.ProcessEnv, log: Logger):
   return withAppLock(paths, async () => {
     const state = await readRunState(paths);
     if (!state) return undefined;
-    await (await deployerNamed(state.deployer)).stop(state, log);
+    try {
+      await (await deployerNamed(state.deployer)).stop(state, log);
+    } catch (error) {
+      // Records hop3 refused to signal are not its workers: forget them, and still say so.
+      if (isHop3Error(error, 'DEPLOY_WORKER_UNTRUSTED')) await clearRunState(paths);
+      throw error;
+    }
     await clearRunState(paths);
     return state;
   });

@@ -19,6 +19,8 @@ export interface WorkerRecord {
   id: string;
   /** Linux start time of the pid, so a reused pid is never signalled by mistake. */
   startTicks?: number;
+  /** Random value in the worker's environment, so a record cannot be pointed at another process. */
+  marker?: string;
   log?: string;
 }
 
@@ -35,6 +37,8 @@ export interface RunState {
 
 export interface WorkerStatus extends WorkerRecord {
   running: boolean;
+  /** Why the record was not trusted, when it was not. */
+  problem?: string;
 }
 
 export interface LogOptions {

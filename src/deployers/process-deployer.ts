@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
 import { runState, selectWorkers, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
 import { followFiles, readTail } from './log-files.js';
-import { groupAlive, spawnGroup, stopGroup, type SpawnedGroup } from './process-group.js';
+import { checkGroup, spawnGroup, stopGroup, type SpawnedGroup } from './process-group.js';
 import { forPort, waitForWorkers } from './readiness.js';
 import { workerEnv } from './worker-env.js';
 
@@ -42,7 +42,7 @@ export class ProcessDeployer implements Deployer {
           await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id}): ${command}\n`);
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
           const group = await spawnGroup(command, { cwd, env, logFd: handle.fd });
-          started.push({ record: { name, id: String(group.pid), ...(group.ticks !== undefined ? { startTicks: group.ticks } : {}), log: logFile }, group, logOffset });
+          started.push({ record: { name, id: String(group.pid), startTicks: group.ticks, marker: group.marker, log: logFile }, group, logOffset });
           log.info(`started ${name} (pid ${group.pid})`);
         } finally {
           await handle.close();
@@ -59,22 +59,37 @@ export class ProcessDeployer implements Deployer {
       });
       return runState({ deployer: this.name, artifact, options, url, workers: started.map((s) => s.record) });
     } catch (error) {
-      await Promise.all(started.map(({ group }) => stopGroup(group.pid, group.ticks, 3000)));
+      await Promise.all(started.map(({ group }) => stopGroup(group, 3000)));
       throw withOutputTail(error, await startOutput(started));
     }
   }
 
+  /** Stops the groups hop3 can prove it started; refuses (and names) any other record, after stopping the rest. */
   async stop(state: RunState, log: Logger): Promise<void> {
+    const refused: string[] = [];
     await Promise.all(
       state.workers.map(async (worker) => {
-        await stopGroup(Number(worker.id), worker.startTicks);
+        const trust = checkGroup(worker);
+        if (trust.state === 'refused') {
+          refused.push(`${worker.name}: ${trust.reason}`);
+          return;
+        }
+        if (trust.state === 'ours') await stopGroup(trust.identity);
         log.info(`stopped ${worker.name} (pid ${worker.id})`);
       }),
     );
+    if (refused.length > 0) {
+      throw new Hop3Error('DEPLOY_WORKER_UNTRUSTED', `Refused to signal ${refused.length === 1 ? 'a worker' : 'workers'} of ${state.app} that hop3 cannot prove it started (${refused.join('; ')}).`, {
+        hint: 'The run state was changed outside hop3 or is stale. Nothing was sent to those pids; check them by hand (ps -o pid,pgid,lstart,cmd -p <pid>).',
+      });
+    }
   }
 
   async status(state: RunState): Promise<WorkerStatus[]> {
-    return state.workers.map((worker) => ({ ...worker, running: groupAlive(Number(worker.id), worker.startTicks) }));
+    return state.workers.map((worker) => {
+      const trust = checkGroup(worker);
+      return { ...worker, running: trust.state === 'ours', ...(trust.state === 'refused' ? { problem: trust.reason } : {}) };
+    });
   }
 
   async logs(state: RunState, paths: AppPaths, options: LogOptions): Promise<void> {

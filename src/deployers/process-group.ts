@@ -1,53 +1,116 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Field 22 of /proc/<pid>/stat: distinguishes our process from a later one that reused its pid. */
-export function startTicks(pid: number): number | undefined {
+/** Environment variable carrying a worker's random marker: how hop3 recognises a group it started. */
+export const MARKER_VARIABLE = 'HOP3_WORKER_MARKER';
+
+/** What hop3 recorded when it started a process group: enough to recognise that group later. */
+export interface GroupIdentity {
+  pid: number;
+  /** Start time of the leader (field 22 of /proc/<pid>/stat). */
+  ticks: number;
+  /** Value of MARKER_VARIABLE in every member's environment. */
+  marker: string;
+}
+
+/** ours: safe to signal. gone: nothing of it is left. refused: something else answers to that id. */
+export type GroupTrust = { state: 'ours'; identity: GroupIdentity } | { state: 'gone' } | { state: 'refused'; reason: string };
+
+interface ProcStat {
+  pgrp: number;
+  ticks: number;
+}
+
+function procStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pgrp = Number(fields[2]);
     const ticks = Number(fields[19]);
-    return Number.isFinite(ticks) ? ticks : undefined;
+    return Number.isInteger(pgrp) && Number.isInteger(ticks) ? { pgrp, ticks } : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** True while the process group led by `pid` has a member (and the leader, if alive, is still ours). */
-export function groupAlive(pid: number, ticks?: number): boolean {
-  const leaderTicks = startTicks(pid);
-  if (leaderTicks !== undefined && ticks !== undefined && leaderTicks !== ticks) return false;
+function carriesMarker(pid: number, marker: string): boolean {
   try {
-    process.kill(-pid, 0);
-    return true;
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${MARKER_VARIABLE}=${marker}`);
   } catch {
     return false;
   }
 }
 
-export interface SpawnedGroup {
-  pid: number;
-  ticks: number | undefined;
+/** Live members of process group `pgid` other than its leader (the leader may have exited before them). */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid !== pgid && procStat(pid)?.pgrp === pgid) members.push(pid);
+  }
+  return members;
+}
+
+/**
+ * Decide whether a recorded worker may be signalled. Only a group hop3 started passes: a pid > 1
+ * that is not hop3 itself, leading its own group, with the recorded start time, every member
+ * carrying the recorded marker. A forged or stale record can name any pid; this is the gate.
+ */
+export function checkGroup(record: { id: string; startTicks?: number | undefined; marker?: string | undefined }): GroupTrust {
+  const pid = /^[0-9]{1,10}$/.test(record.id) ? Number(record.id) : NaN;
+  if (!Number.isSafeInteger(pid) || pid <= 1 || pid === process.pid || pid === process.ppid) {
+    return { state: 'refused', reason: `id ${JSON.stringify(record.id)} is not a process id hop3 could have started` };
+  }
+  const { startTicks: ticks, marker } = record;
+  if (ticks === undefined || !Number.isInteger(ticks) || ticks < 0 || !marker) {
+    return { state: 'refused', reason: `pid ${pid} has no recorded start time and marker, so hop3 cannot tell it is the process it started` };
+  }
+  const identity = { pid, ticks, marker };
+  const leader = procStat(pid);
+  if (leader && leader.ticks === ticks) {
+    if (leader.pgrp !== pid) return { state: 'refused', reason: `pid ${pid} does not lead its own process group` };
+    if (!carriesMarker(pid, marker)) return { state: 'refused', reason: `pid ${pid} does not carry the marker hop3 gave its worker` };
+    return { state: 'ours', identity };
+  }
+  // The leader is gone (or its pid now belongs to a newer process). A group id stays allocated while
+  // any member lives, so leftover members of group `pid` are the leader's children, if they carry our marker.
+  const members = groupMembers(pid);
+  if (members.length === 0) return { state: 'gone' };
+  const stranger = members.find((member) => !carriesMarker(member, marker) || (procStat(member)?.ticks ?? -1) < ticks);
+  if (stranger !== undefined) return { state: 'refused', reason: `process group ${pid} holds pid ${stranger}, which hop3 did not start` };
+  return { state: 'ours', identity };
+}
+
+export interface SpawnedGroup extends GroupIdentity {
   /** Set when the leader exits while this process still watches it. */
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 }
 
 /**
  * Start `command` under /bin/sh in its own process group with output to `logFd`,
- * detached so it outlives hop3; the group id lets stop() reach its children too.
+ * detached so it outlives hop3; the group id lets stop() reach its children too,
+ * and the marker in its environment lets a later hop3 recognise it.
  */
 export function spawnGroup(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; logFd: number }): Promise<SpawnedGroup> {
+  const marker = randomBytes(12).toString('hex');
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: options.cwd,
-      env: options.env,
+      env: { ...options.env, [MARKER_VARIABLE]: marker },
       detached: true,
       stdio: ['ignore', options.logFd, options.logFd],
     });
     child.once('error', reject);
     child.once('spawn', () => {
-      const group: SpawnedGroup = { pid: child.pid!, ticks: startTicks(child.pid!), exit: undefined };
+      const ticks = procStat(child.pid!)?.ticks;
+      if (ticks === undefined) {
+        reject(new Error(`pid ${child.pid} vanished before hop3 could record it`));
+        return;
+      }
+      const group: SpawnedGroup = { pid: child.pid!, ticks, marker, exit: undefined };
       child.once('exit', (code, signal) => {
         group.exit = { code, signal };
       });
@@ -57,23 +120,30 @@ export function spawnGroup(command: string, options: { cwd: string; env: NodeJS.
   });
 }
 
-/** SIGTERM the group, then SIGKILL whatever is left after `graceMs`. */
-export async function stopGroup(pid: number, ticks: number | undefined, graceMs = 10_000): Promise<void> {
-  if (!groupAlive(pid, ticks)) return;
-  signalGroup(pid, 'SIGTERM');
+/** SIGTERM the group, then SIGKILL whatever is left after `graceMs`. Only for an identity checkGroup accepted. */
+export async function stopGroup(identity: GroupIdentity, graceMs = 10_000): Promise<void> {
+  if (!signalGroup(identity.pid, 'SIGTERM')) return;
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await sleep(50);
-    if (!groupAlive(pid)) return;
+    if (!signalGroup(identity.pid, 0)) return;
   }
-  signalGroup(pid, 'SIGKILL');
-  while (groupAlive(pid)) await sleep(20);
+  signalGroup(identity.pid, 'SIGKILL');
+  while (signalGroup(identity.pid, 0)) await sleep(20);
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/** True while group `pid` has a member. */
+export function groupAlive(pid: number): boolean {
+  return signalGroup(pid, 0);
+}
+
+/** Signal group `pid`; false when it has no member left. A pid ≤ 1 would mean "every process": never. */
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 1) throw new Error(`refusing to signal process group ${pid}`);
   try {
     process.kill(-pid, signal);
+    return true;
   } catch {
-    // already gone
+    return false;
   }
 }

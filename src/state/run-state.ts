@@ -16,7 +16,7 @@ const RunStateSchema = z.object({
   url: z.string().nullable(),
   started_at: z.string(),
   workers: z.array(
-    z.object({ name: z.string(), id: z.string(), startTicks: z.number().optional(), log: z.string().optional() }),
+    z.object({ name: z.string(), id: z.string(), startTicks: z.number().optional(), marker: z.string().optional(), log: z.string().optional() }),
   ),
 });
 
@@ -40,7 +40,7 @@ export async function readRunState(paths: AppPaths): Promise<RunState | undefine
   return {
     ...rest,
     artifact: parseArtifact(artifact, `${paths.runState} (artifact)`),
-    workers: workers.map(({ startTicks, log, ...worker }) => ({ ...worker, ...(startTicks !== undefined ? { startTicks } : {}), ...(log !== undefined ? { log } : {}) })),
+    workers: workers.map(({ startTicks, marker, log, ...worker }) => ({ ...worker, ...(startTicks !== undefined ? { startTicks } : {}), ...(marker !== undefined ? { marker } : {}), ...(log !== undefined ? { log } : {}) })),
   };
 }
 

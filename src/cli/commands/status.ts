@@ -18,6 +18,6 @@ export async function run(app: string | undefined, flags: { json?: boolean }): P
 function describe(status: AppStatus): string {
   if (!status.deployer) return `${status.app}: stopped\n`;
   const head = `${status.app}: ${status.running ? 'running' : 'DEGRADED'} build ${status.build_id} (${status.builder} artifact, ${status.deployer} deployer)${status.url ? ` ${status.url}` : ''}\n`;
-  const workers = status.workers.map((w) => `  ${w.name.padEnd(10)} ${w.running ? 'up  ' : 'down'} ${w.id}\n`);
+  const workers = status.workers.map((w) => `  ${w.name.padEnd(10)} ${w.running ? 'up  ' : 'down'} ${w.id}${w.problem ? ` (not signalled: ${w.problem})` : ''}\n`);
   return head + workers.join('');
 }
