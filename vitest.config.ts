@@ -1,12 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+// The CLI tests run the real bin: it is bundled once before them. Unit tests need no bundle and no engine.
+const cliSetup = ['test/helpers/global-setup.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // The CLI tests run the real bin: compile it once before any test.
-    globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 } },
+      { extends: true, test: { name: 'cli', include: ['test/*.test.ts', 'test/safety/**/*.test.ts'], globalSetup: cliSetup } },
+      { extends: true, test: { name: 'docker', include: ['test/docker/**/*.test.ts'], globalSetup: cliSetup } },
+      { extends: true, test: { name: 'nix', include: ['test/nix/**/*.test.ts'], globalSetup: cliSetup } },
+    ],
   },
 });

@@ -25,7 +25,7 @@ const LARGE_BYTES = Number(process.env.HOP3_BENCH_CONTEXT_BYTES || 1024 ** 3);
 const docker = createDockerClient(process.env);
 const root = await mkdtemp(path.join(os.tmpdir(), 'hop3-bench-docker-'));
 const images = { BASE_IMAGE: process.env.HOP3_DOCKER_BASE_IMAGE || 'hop3/base-runtime:bookworm', BUILD_IMAGE: process.env.HOP3_DOCKER_BUILD_IMAGE || 'hop3/base-build:bookworm' };
-const env = { ...process.env, HOP3_HOME: path.join(root, 'home'), HOP3_TEST_LABEL: '1', HOP3_DOCKER_BASE_IMAGE: images.BASE_IMAGE, HOP3_DOCKER_BUILD_IMAGE: images.BUILD_IMAGE };
+const env = { ...process.env, HOP3_HOME: path.join(root, 'home'), HOP3_LABELS: 'io.hop3.test=1', HOP3_DOCKER_BASE_IMAGE: images.BASE_IMAGE, HOP3_DOCKER_BUILD_IMAGE: images.BUILD_IMAGE };
 const tags: string[] = [];
 
 async function copyFixture(label: string): Promise<string> {
@@ -45,7 +45,7 @@ async function hop3Build(dir: string): Promise<number> {
 /** What a hand-written client would do: tar the directory as it is and POST /build, reading the stream to its end. */
 async function rawBuild(dir: string, tag: string): Promise<number> {
   const start = performance.now();
-  const stream = await docker.buildImage(tar.pack(dir) as unknown as NodeJS.ReadableStream, { t: tag, dockerfile: 'Dockerfile', buildargs: images, labels: { 'hop3.test': '1' }, rm: true, forcerm: true });
+  const stream = await docker.buildImage(tar.pack(dir) as unknown as NodeJS.ReadableStream, { t: tag, dockerfile: 'Dockerfile', buildargs: images, labels: { 'io.hop3.test': '1' }, rm: true, forcerm: true });
   let failure = '';
   for await (const chunk of stream) if (chunk.toString().includes('"errorDetail"')) failure = chunk.toString();
   if (failure) throw new Error(`raw build failed: ${failure}`);

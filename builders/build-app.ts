@@ -1,7 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkArtifactTarget, parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
-import { ARTIFACT_SCHEMA_VERSION, type BuilderName } from '../src/artifact/schema.js';
+import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
 import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
 import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
@@ -17,7 +17,7 @@ export interface BuildRequest {
   /** App name; defaults to the directory name. */
   name?: string;
   /** Overrides `[build] builder`; default local. */
-  builder?: BuilderName;
+  builder?: string;
   /** Also write the artifact here. */
   output?: string;
   baseImage?: string;
@@ -41,12 +41,12 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const outputFile = request.output === undefined ? undefined : await checkArtifactTarget(request.output);
   const config = await loadAppConfig(sourceDir);
   const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(sourceDir);
-  const builderName = request.builder ?? configuredBuilder(config);
+  const { name: builderName, where } = chosenBuilder(request, config);
   const paths = appPaths(appName, request.env);
   const log = request.log;
   // Independent reads of the source and of hop3 itself: done together, they cost the longest one.
   const [builder, detection, { sourceEntries, sourceDigest }] = await Promise.all([
-    loadBuilder(builderName),
+    loadBuilder(builderName, { env: request.env }, where),
     detectToolchain(config),
     listSourceTree(sourceDir, config.toml?.parsed.build?.ignore ?? []).then(async (entries) => ({ sourceEntries: entries, sourceDigest: await digestSourceTree(sourceDir, entries) })),
   ]);
@@ -92,6 +92,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
           source_digest: `sha256:${sourceDigest}`,
           toolchain_reason: detection.reason,
           provenance: manifest.provenance,
+          ...(config.toml?.parsed.deploy?.target ? { deploy_target: config.toml.parsed.deploy.target } : {}),
         },
       },
       `artifact of ${appName}`,
@@ -107,9 +108,12 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   });
 }
 
-function configuredBuilder(config: AppConfig): BuilderName {
-  const builder = config.toml?.parsed.build?.builder;
-  return builder === undefined || builder === 'auto' ? 'local' : builder;
+/** --builder, else `[build] builder` (auto = local), else local; `where` names the source for errors. */
+function chosenBuilder(request: BuildRequest, config: AppConfig): { name: string; where: string } {
+  if (request.builder !== undefined) return { name: request.builder, where: '--builder' };
+  const configured = config.toml?.parsed.build?.builder;
+  if (configured === undefined || configured === 'auto') return { name: 'local', where: 'default builder' };
+  return { name: configured, where: `${config.toml!.file}: [build] builder` };
 }
 
 async function resolveSourceDir(dir: string): Promise<string> {

@@ -1,9 +1,16 @@
-import type { BuilderName } from '../src/artifact/schema.js';
+import type { DockerClient } from '../src/engines/docker-client.js';
 import type { AppConfig } from '../src/config/app-config.js';
 import type { Logger } from '../src/log/logger.js';
 import type { AppPaths } from '../src/state/hop3-home.js';
 import type { SourceEntry } from './source-tree.js';
-import type { Toolchain, ToolchainDefaults } from './toolchains/toolchain.js';
+import type { RuntimeDefaults } from '../src/manifest/runtime-defaults.js';
+import type { Toolchain } from './toolchains/toolchain.js';
+
+/** What the registry hands to the builder it constructs: the environment, and engine clients a test may replace. */
+export interface BuilderEngines {
+  env: NodeJS.ProcessEnv;
+  docker?: DockerClient;
+}
 
 export interface Availability {
   usable: boolean;
@@ -41,12 +48,12 @@ export interface BuildOutput {
   /** Directory workers start in, as seen where the app runs. */
   workingDir: string;
   /** Toolchain-level defaults with paths as seen where the app runs. */
-  defaults: ToolchainDefaults;
+  defaults: RuntimeDefaults;
   metadata: Record<string, unknown>;
 }
 
 export interface Builder {
-  readonly name: BuilderName;
+  readonly name: string;
   available(): Promise<Availability>;
   build(ctx: BuildContext): Promise<BuildOutput>;
 }

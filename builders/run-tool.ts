@@ -1,4 +1,4 @@
-import { Hop3Error, tail } from '../src/errors.js';
+import { Hop3Error, tail, type ErrorCode } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { runCommand } from '../src/process/run-command.js';
 
@@ -8,7 +8,7 @@ export interface ToolRun {
   log: Logger;
   signal?: AbortSignal;
   /** Error code when the tool fails, e.g. BUILD_PIP_FAILED. */
-  errorCode: string;
+  errorCode: ErrorCode;
   hint: string;
 }
 

@@ -63,7 +63,7 @@ describe('hop3 CLI on bad input', () => {
     for (const args of [['build', app, '--name', '../evil'], ['stop', '../evil'], ['logs', 'a/../../b']]) {
       const result = await sandbox.hop3(args);
       expect(result.exitCode, args.join(' ')).toBe(2);
-      expectClearError(result, 'CLI_INVALID_APP_NAME', 'Invalid app name');
+      expectClearError(result, 'CONFIG_INVALID_APP_NAME', 'Invalid app name');
     }
     expect(await readdir(sandbox.dir)).toEqual(['apps']); // nothing written outside, not even HOP3_HOME
   });
@@ -159,7 +159,7 @@ describe('hop3 CLI on bad input', () => {
     for (const output of [path.join(sandbox.dir, 'no-such-dir', 'a.json'), sandbox.dir]) {
       const result = await sandbox.hop3(['build', app, '--output', output]);
       expect(result.exitCode).toBe(2);
-      expectClearError(result, 'CLI_INVALID_OPTION', `--output ${output}`);
+      expectClearError(result, 'ARTIFACT_OUTPUT_INVALID', `--output ${output}`);
     }
     expect(await readdir(sandbox.dir)).toEqual(['apps']); // refused before building: no HOP3_HOME was even created
     const missing = await sandbox.hop3(['build', path.join(sandbox.dir, 'nope')]);

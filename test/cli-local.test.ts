@@ -68,7 +68,7 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(logs.stdout).not.toContain('Serving HTTP');
     const unknown = await sandbox.hop3(['logs', 'procfile-app', '--worker', 'nope']);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.stderr).toContain('[CLI_UNKNOWN_WORKER]');
+    expect(unknown.stderr).toContain('[DEPLOY_UNKNOWN_WORKER]');
     expect(unknown.stderr).toContain('Workers: web, clock.');
   });
 

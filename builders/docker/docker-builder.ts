@@ -4,11 +4,12 @@ import path from 'node:path';
 import type { ContainerResources } from '../../src/artifact/container-resources.js';
 import { Hop3Error } from '../../src/errors.js';
 import { runCommand } from '../../src/process/run-command.js';
-import type { Availability, Builder, BuildContext, BuildOutput } from '../builder.js';
+import type { Availability, Builder, BuilderEngines, BuildContext, BuildOutput } from '../builder.js';
 import { digestSourceTree } from '../source-tree.js';
 import { contextEntries, contextEpoch, packContext } from './build-context.js';
 import { followBuildStream } from './build-stream.js';
 import { createDockerClient, daemonVersion, type DockerClient } from '../../src/engines/docker-client.js';
+import { extraLabels, LABELS } from '../../src/engines/labels.js';
 import { resolveDockerfile } from './resolve-dockerfile.js';
 
 /** Where generated images keep the app; own Dockerfiles use their image's WORKDIR. */
@@ -17,10 +18,6 @@ export const CONTAINER_APP_ROOT = '/app';
 /** Docker repository path component (stricter than hop3 app names: no leading/trailing/double separators). */
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
-export interface DockerBuilderOptions {
-  /** The daemon client; by default one for DOCKER_HOST of the build's env. */
-  docker?: DockerClient;
-}
 
 /**
  * Builds an image through the Engine API: a normalised, streamed tar context, the app's Dockerfile
@@ -29,14 +26,12 @@ export interface DockerBuilderOptions {
  */
 export class DockerBuilder implements Builder {
   readonly name = 'docker' as const;
-  private readonly docker: DockerClient | undefined;
+  /** The daemon client: injected, else one for DOCKER_HOST of the environment. */
+  constructor(private readonly engines: BuilderEngines) {}
 
-  constructor(options: DockerBuilderOptions = {}) {
-    this.docker = options.docker;
-  }
-
-  async available(env: NodeJS.ProcessEnv = process.env): Promise<Availability> {
-    const docker = this.docker ?? createDockerClient(env);
+  async available(): Promise<Availability> {
+    const { env } = this.engines;
+    const docker = this.engines.docker ?? createDockerClient(env);
     try {
       return { usable: true, detail: `Docker Engine ${await daemonVersion(docker, env)}` };
     } catch (error) {
@@ -45,7 +40,7 @@ export class DockerBuilder implements Builder {
   }
 
   async build(ctx: BuildContext): Promise<BuildOutput> {
-    const docker = this.docker ?? createDockerClient(ctx.env);
+    const docker = this.engines.docker ?? createDockerClient(ctx.env);
     const repository = imageRepository(ctx.appName);
     const [serverVersion, entries, sourceLabels] = await Promise.all([daemonVersion(docker, ctx.env), contextEntries(ctx.sourceDir, ctx.sourceEntries), describeSource(ctx)]);
     const [sourceDigest, dockerfile] = await Promise.all([
@@ -79,9 +74,9 @@ export class DockerBuilder implements Builder {
       'org.opencontainers.image.created': await createdTime(docker, tag, ctx),
       'org.opencontainers.image.title': ctx.appName,
       ...sourceLabels,
-      'io.hop3.app': ctx.appName,
-      'io.hop3.build-id': buildId,
-      ...(ctx.env.HOP3_TEST_LABEL === '1' ? { 'hop3.test': '1' } : {}),
+      ...extraLabels(ctx.env),
+      [LABELS.app]: ctx.appName,
+      [LABELS.buildId]: buildId,
     };
 
     ctx.log.step(`docker build ${tag} (${dockerfile.origin}${dockerfile.generated ? `, base ${dockerfile.buildArgs.BASE_IMAGE}` : ''}, ${entries.length} context entries)`);

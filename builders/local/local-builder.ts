@@ -5,7 +5,7 @@ import type { Builder, BuildContext, BuildOutput } from '../builder.js';
 import { buildHooks } from '../../src/config/build-hooks.js';
 import { runTool } from '../run-tool.js';
 import { copySourceTree } from '../source-tree.js';
-import type { ToolchainDefaults } from '../toolchains/toolchain.js';
+import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 
 /** Sortable and unique per build: local builds are not reproducible (pip/npm resolve at build time). */
 function localBuildId(now: Date, sourceDigest: string): string {
@@ -14,7 +14,7 @@ function localBuildId(now: Date, sourceDigest: string): string {
 }
 
 /** Build hooks run in the app root with the toolchain's environment (venv or node_modules/.bin on PATH). */
-async function runBuildCommands(commands: string[], { ctx, appRoot, defaults }: { ctx: BuildContext; appRoot: string; defaults: ToolchainDefaults }): Promise<void> {
+async function runBuildCommands(commands: string[], { ctx, appRoot, defaults }: { ctx: BuildContext; appRoot: string; defaults: RuntimeDefaults }): Promise<void> {
   const env = { ...ctx.env, ...defaults.env_vars, PATH: [...defaults.path_prepend, ctx.env.PATH ?? '/usr/bin:/bin'].join(':') };
   for (const command of commands) {
     ctx.log.step(`build hook: ${command}`);

@@ -24,9 +24,8 @@ export async function withAttributeList(error: unknown, list: () => Promise<stri
   const names = await list().catch(() => undefined);
   if (names === undefined) return error;
   const available = names.length > 0 ? `Attributes that exist: ${names.join(', ')}.` : 'It defines no buildable attributes.';
-  return new Hop3Error(error.code, `${error.message} ${available}`, {
-    hint: names.length > 0 ? `Set \`[nix] attr = "${names[0]}"\` in hop3.toml (or one of the others).` : (error.hint ?? ''),
-    ...(error.command ? { command: error.command } : {}),
-    ...(error.exitCode !== undefined ? { exitCode: error.exitCode } : {}),
+  return error.with({
+    message: `${error.message} ${available}`,
+    ...(names.length > 0 ? { hint: `Set \`[nix] attr = "${names[0]}"\` in hop3.toml (or one of the others).` } : {}),
   });
 }

@@ -2,7 +2,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { Hop3Error } from '../../src/errors.js';
-import type { Availability, Builder, BuildContext, BuildOutput } from '../builder.js';
+import type { Availability, Builder, BuilderEngines, BuildContext, BuildOutput } from '../builder.js';
 import { NIX_FILES } from '../toolchains/generic.js';
 import { TOOLCHAINS } from '../toolchains/registry.js';
 import type { Toolchain } from '../toolchains/toolchain.js';
@@ -25,12 +25,12 @@ type NixInput =
 export class NixBuilder implements Builder {
   readonly name = 'nix' as const;
 
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(private readonly engines: BuilderEngines) {}
 
   async available(): Promise<Availability> {
-    const { version, problem } = await nixVersion(this.env);
+    const { version, problem } = await nixVersion(this.engines.env);
     if (!version) return { usable: false, detail: problem ?? 'nix does not work', hint: NIX_INSTALL_HINT };
-    const smoke = await nixSmokeProblem(this.env);
+    const smoke = await nixSmokeProblem(this.engines.env);
     if (smoke) return { usable: false, detail: `nix ${version} cannot build: ${smoke}`, hint: 'Check /etc/nix/nix.conf (sandbox = false on Debian) and that this user may write to /nix/store (root, or nix-daemon running and the user in nix-users).' };
     return { usable: true, detail: `nix ${version}` };
   }

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { WorkerNameSchema } from '../../src/artifact/schema.js';
 import { Hop3Error } from '../../src/errors.js';
 import { formatIssues } from '../../src/validation.js';
-import type { ToolchainDefaults } from '../toolchains/toolchain.js';
+import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 
 /** Hop3's convention: a derivation may describe how to run it in `<out>/hop3/runtime.json`. */
 export const RUNTIME_JSON = 'hop3/runtime.json';
@@ -22,7 +22,7 @@ const RuntimeJsonSchema = z
   .strict();
 
 export interface NixRuntime {
-  defaults: ToolchainDefaults;
+  defaults: RuntimeDefaults;
   workingDir: string;
 }
 

@@ -1,5 +1,6 @@
 import { firstExisting } from './fs-utils.js';
-import { emptyDefaults, nixRuntime, type Toolchain } from './toolchain.js';
+import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
+import { nixRuntime, type Toolchain } from './toolchain.js';
 
 /** Anything with a Procfile (or its own Nix expression or Dockerfile): no dependencies installed, workers come from the app's own config. */
 export const generic: Toolchain = {

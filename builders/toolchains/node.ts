@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { Hop3Error } from '../../src/errors.js';
 import { runTool } from '../run-tool.js';
 import { exists, firstExisting, readJson } from './fs-utils.js';
-import { emptyDefaults, NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
+import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
+import { NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
 
 const PackageJson = z.looseObject({
   main: z.string().optional(),
@@ -47,7 +48,7 @@ export const node: Toolchain = {
 
   async installLocal(ctx) {
     const pkg = await readPackageJson(ctx.appRoot);
-    const tool = { cwd: ctx.appRoot, env: ctx.env, log: ctx.log, errorCode: 'BUILD_NPM_FAILED', hint: 'Check package.json and the npm output above; npm reads its registry and cache settings from your npm config.', ...(ctx.signal ? { signal: ctx.signal } : {}) };
+    const tool = { cwd: ctx.appRoot, env: ctx.env, log: ctx.log, errorCode: 'BUILD_NPM_FAILED' as const, hint: 'Check package.json and the npm output above; npm reads its registry and cache settings from your npm config.', ...(ctx.signal ? { signal: ctx.signal } : {}) };
     const quiet = ['--no-audit', '--no-fund'];
     const lockfile = await firstExisting(ctx.appRoot, ['package-lock.json', 'npm-shrinkwrap.json']);
     ctx.log.step(lockfile ? `installing dependencies (npm ci, ${lockfile})` : 'installing dependencies (npm install, no lockfile)');

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
 import { runTool } from '../run-tool.js';
 import { firstExisting } from './fs-utils.js';
-import { emptyDefaults, NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type Toolchain } from './toolchain.js';
+import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
+import { NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type Toolchain } from './toolchain.js';
 
 const MANIFESTS = ['requirements.txt', 'pyproject.toml'];
 /** Entry points tried, in order, when neither Procfile nor hop3.toml names a web worker. */

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { packageRoot } from '../../src/package-root.js';
 import { exists } from './fs-utils.js';
-import { emptyDefaults, NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
+import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
+import { NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
 
 export const STATIC_SERVER_SCRIPT = path.join(packageRoot, 'builders', 'toolchains', 'static-server.mjs');
 /** Where static builds carry their copy of the server, relative to the app root. */

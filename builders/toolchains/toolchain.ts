@@ -1,17 +1,6 @@
 import type { AppConfig } from '../../src/config/app-config.js';
 import type { Logger } from '../../src/log/logger.js';
-
-/**
- * Toolchain-level runtime defaults: the lowest layer of the manifest merge
- * (hop3.toml > Procfile > these). Paths are as seen where the app runs.
- */
-export interface ToolchainDefaults {
-  workers: Record<string, string>;
-  env_vars: Record<string, string>;
-  path_prepend: string[];
-  static_paths: Record<string, string>;
-  healthcheck_path?: string;
-}
+import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 
 /** Where the app lives when it runs: a build dir, `/app` in a container, `$out` in the Nix store. */
 export interface RuntimeLayout {
@@ -62,7 +51,7 @@ export interface Toolchain {
   readonly name: string;
   /** Returns the reason it applies ("requirements.txt found"), or undefined when it does not. */
   detect(config: AppConfig): Promise<string | undefined>;
-  defaults(config: AppConfig, layout: RuntimeLayout): Promise<ToolchainDefaults>;
+  defaults(config: AppConfig, layout: RuntimeLayout): Promise<RuntimeDefaults>;
   /** Install dependencies into `appRoot` for the local builder. */
   installLocal(ctx: LocalInstallContext): Promise<void>;
   /**
@@ -89,7 +78,7 @@ export interface DockerfilePlan {
 }
 
 /** Runtime defaults for a generated Nix expression: the app lives in `$out/app`. */
-export function nixRuntime(defaults: ToolchainDefaults): NixValue {
+export function nixRuntime(defaults: RuntimeDefaults): NixValue {
   return {
     workers: defaults.workers,
     env_vars: defaults.env_vars,
@@ -102,7 +91,3 @@ export function nixRuntime(defaults: ToolchainDefaults): NixValue {
 
 /** Where generated Nix expressions put the app's files. */
 export const NIX_APP_ROOT = `${NIX_OUT}/app`;
-
-export function emptyDefaults(): ToolchainDefaults {
-  return { workers: {}, env_vars: {}, path_prepend: [], static_paths: {} };
-}

@@ -48,7 +48,8 @@ export async function checkArtifactTarget(file: string, option = '--output'): Pr
   const target = path.resolve(file);
   const [dir, existing] = await Promise.all([stat(path.dirname(target)).catch(() => undefined), stat(target).catch(() => undefined)]);
   if (!dir?.isDirectory() || existing?.isDirectory()) {
-    throw new Hop3Error('CLI_INVALID_OPTION', `${option} ${file}: ${existing?.isDirectory() ? 'is a directory' : `the directory ${path.dirname(target)} does not exist`}.`, {
+    throw new Hop3Error('ARTIFACT_OUTPUT_INVALID', `${option} ${file}: ${existing?.isDirectory() ? 'is a directory' : `the directory ${path.dirname(target)} does not exist`}.`, {
+      usage: true,
       hint: `Give a file path in an existing directory, e.g. ${option} ./artifact.json`,
     });
   }

@@ -3,8 +3,8 @@ import * as z from 'zod';
 /** Bumped on any incompatible change; loaders reject versions they do not know. */
 export const ARTIFACT_SCHEMA_VERSION = 1;
 
-export const BUILDER_NAMES = ['local', 'nix', 'docker'] as const;
-export type BuilderName = (typeof BUILDER_NAMES)[number];
+/** Builder and target names: the registries say which exist; the artifact only says what is well formed. */
+export const ExtensionNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a lowercase name such as "docker"');
 
 /** App names become directory names and image repositories: keep them to a safe alphabet. */
 export const AppNameSchema = z
@@ -33,7 +33,7 @@ export const BuildArtifactSchema = z
     kind: z.string().min(1).describe('Toolchain that built it: python, node, static, generic...'),
     location: z.string().min(1).describe('A directory, a /nix/store path, or a Docker image reference.'),
     runtime: RuntimeConfigSchema,
-    builder: z.enum(BUILDER_NAMES),
+    builder: ExtensionNameSchema.describe('Builder that made it (one of this hop3\'s builders).'),
     app_name: AppNameSchema,
     built_at: z.iso.datetime({ offset: true }).describe('ISO 8601 build time.'),
     build_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),

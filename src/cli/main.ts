@@ -1,4 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
+import { BUILDER_NAMES } from '../../builders/registry.js';
+import { TARGET_NAMES } from '../deployers/registry.js';
 import { Hop3Error } from '../errors.js';
 import { formatError, parseCount, parsePort } from './output.js';
 
@@ -22,14 +24,15 @@ function program(setExit: (code: number) => void): Command {
   const buildOptions = (cmd: Command) =>
     cmd
       .option('--name <app>', 'app name (default: the directory name)')
-      .addOption(new Option('--builder <builder>', 'builder to use (default: [build] builder in hop3.toml, else local)').choices(['local', 'nix', 'docker']))
+      .addOption(new Option('--builder <builder>', 'builder to use (default: [build] builder in hop3.toml, else local)').choices(BUILDER_NAMES))
       .option('--output <file>', 'also write the artifact to this file')
       .option('--base-image <ref>', 'base image for generated Dockerfiles (docker builder)')
       .option('--quiet', 'hide tool output (pip, npm, docker, nix); keep step lines');
   const runOptions = (cmd: Command) =>
     cmd
       .option('--port <port>', 'host port for the web worker on 127.0.0.1 (default: the app\'s previous port, else a free one)', parsePort)
-      .option('--foreground', 'stay attached: stream logs, stop the workers on Ctrl-C');
+      .option('--foreground', 'stay attached: stream logs, stop the workers on Ctrl-C')
+      .addOption(new Option('--target <target>', 'where to run it (default: [deploy] target, else what the artifact\'s location needs)').choices(TARGET_NAMES));
 
   buildOptions(cli.command('build').argument('<dir>', 'app source directory').description('build an app into a BUILD_ARTIFACT.json'))
     .option('--json', 'print the artifact as JSON on stdout')
@@ -116,6 +119,6 @@ export async function main(argv: string[]): Promise<number> {
       return 130;
     }
     process.stderr.write(formatError(error));
-    return error instanceof Hop3Error && error.code.startsWith('CLI_') ? 2 : 1;
+    return error instanceof Hop3Error && (error.usage || error.code === 'CLI_INVALID_OPTION') ? 2 : 1;
   }
 }

@@ -1,5 +1,6 @@
 import { parse as parseToml, TomlError } from 'smol-toml';
 import * as z from 'zod';
+import { ExtensionNameSchema } from '../artifact/schema.js';
 import { Hop3Error } from '../errors.js';
 import { formatIssues } from '../validation.js';
 
@@ -26,7 +27,7 @@ const MetadataSection = z
 
 const BuildSection = z
   .object({
-    builder: z.enum(['auto', 'local', 'docker', 'nix']),
+    builder: ExtensionNameSchema.describe('auto, or a builder of this hop3 (checked by the builder registry)'),
     toolchain: z.string(),
     'static-dir': z.string(),
     'before-build': Commands,
@@ -105,6 +106,8 @@ export const Hop3TomlSchema = z
     docker: DockerSection,
     static: z.record(z.string(), z.string()),
     nix: z.record(z.string(), z.unknown()),
+    /** Where the artifact runs by default (a deployer target: process, container...); checked when it runs. */
+    deploy: z.object({ target: ExtensionNameSchema }).partial().strict(),
   })
   .partial()
   .strict();

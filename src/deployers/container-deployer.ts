@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createDockerClient, daemonVersion, type DockerClient } from '../engines/docker-client.js';
+import { extraLabels, LABELS } from '../engines/labels.js';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, tail, withOutputTail } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { AppPaths } from '../state/hop3-home.js';
-import { runState, selectWorkers, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
+import type { RunState, WorkerRecord } from '../state/run-state.js';
+import { runState, selectWorkers, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type WorkerStatus } from './deployer.js';
 import { containerLimits } from '../artifact/container-resources.js';
 import { decodeLogFrames, LogFrames } from './log-frames.js';
 import { forHttpAnswer, waitForWorkers } from './readiness.js';
@@ -14,33 +15,23 @@ import { webWorkerName } from './worker-env.js';
 const STOP_TIMEOUT_S = 5;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export interface ContainerDeployerOptions {
-  /** The daemon client; by default one for DOCKER_HOST of the deploy's env. */
-  docker?: DockerClient;
-}
-
-/** Runs docker artifacts: one container per worker from the artifact's image, the web port published on 127.0.0.1. */
+/** Runs image references: one container per worker, the web port published on 127.0.0.1. */
 export class ContainerDeployer implements Deployer {
   readonly name = 'container';
-  private readonly docker: DockerClient | undefined;
+  readonly publishes = 'host';
 
-  constructor(options: ContainerDeployerOptions = {}) {
-    this.docker = options.docker;
-  }
-
-  accept(artifact: Artifact): boolean {
-    return artifact.builder === 'docker';
-  }
+  /** The daemon client: injected, else one for DOCKER_HOST of each call's environment. */
+  constructor(private readonly engines: DeployerEngines = {}) {}
 
   async deploy(artifact: Artifact, options: DeployOptions): Promise<RunState> {
     const docker = await this.connect(options.env);
     const imagePath = await imageSearchPath(docker, artifact.location);
     const env = (worker: string) => containerEnv(artifact, worker, options.port, imagePath);
     const labels = (worker: string) => ({
-      'hop3.app': options.paths.app,
-      'hop3.worker': worker,
-      'hop3.build-id': artifact.build_id,
-      ...(options.env.HOP3_TEST_LABEL === '1' ? { 'hop3.test': '1' } : {}),
+      ...extraLabels(options.env),
+      [LABELS.app]: options.paths.app,
+      [LABELS.worker]: worker,
+      [LABELS.buildId]: artifact.build_id,
     });
     const workingDir = artifact.runtime.working_dir || undefined;
     const limits = containerLimits(artifact);
@@ -95,8 +86,8 @@ export class ContainerDeployer implements Deployer {
     }
   }
 
-  async stop(state: RunState, log: Logger): Promise<void> {
-    const docker = await this.connect(process.env);
+  async stop(state: RunState, { env, log }: DeployerContext): Promise<void> {
+    const docker = await this.connect(env);
     const refused: string[] = [];
     await Promise.all(
       state.workers.map(async (worker) => {
@@ -106,7 +97,7 @@ export class ContainerDeployer implements Deployer {
           .then((info) => info.Config.Labels ?? {})
           .catch(() => undefined);
         if (labels === undefined) return; // gone already
-        if (labels['hop3.app'] !== state.app || labels['hop3.worker'] !== worker.name) {
+        if (labels[LABELS.app] !== state.app || labels[LABELS.worker] !== worker.name) {
           refused.push(`${worker.name}: container ${worker.id.slice(0, 12)} is not labelled as this app's ${worker.name} worker`);
           return;
         }
@@ -121,8 +112,8 @@ export class ContainerDeployer implements Deployer {
     }
   }
 
-  async status(state: RunState): Promise<WorkerStatus[]> {
-    const docker = this.docker ?? createDockerClient(process.env);
+  async status(state: RunState, { env }: DeployerContext): Promise<WorkerStatus[]> {
+    const docker = this.engines.docker ?? createDockerClient(env);
     return Promise.all(
       state.workers.map(async (worker) => {
         const info = await docker
@@ -134,8 +125,8 @@ export class ContainerDeployer implements Deployer {
     );
   }
 
-  async logs(state: RunState, _paths: AppPaths, options: LogOptions): Promise<void> {
-    const docker = await this.connect(process.env);
+  async logs(state: RunState, options: LogOptions): Promise<void> {
+    const docker = await this.connect(options.env);
     const workers = selectWorkers(state, options.worker);
     const prefix = (name: string, text: string) => (workers.length > 1 ? text.replace(/^(?=.)/gm, `${name} | `) : text);
     for (const worker of workers) {
@@ -161,7 +152,7 @@ export class ContainerDeployer implements Deployer {
   }
 
   private async connect(env: NodeJS.ProcessEnv): Promise<DockerClient> {
-    const docker = this.docker ?? createDockerClient(env);
+    const docker = this.engines.docker ?? createDockerClient(env);
     await daemonVersion(docker, env, 'DEPLOY_CONTAINER_DAEMON_UNREACHABLE');
     return docker;
   }

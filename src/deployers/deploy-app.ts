@@ -4,19 +4,23 @@ import { Hop3Error, isHop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { withAppLock } from '../state/app-lock.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
-import { clearRunState, readRunState, writeRunState } from '../state/run-state.js';
-import type { RunState, WorkerStatus } from './deployer.js';
+import { clearRunState, readRunState, writeRunState, type RunState } from '../state/run-state.js';
+import type { DeployerContext, LogOptions, WorkerStatus } from './deployer.js';
 import { choosePort, portInUse } from './port.js';
-import { deployerFor, deployerNamed } from './registry.js';
+import { deployerLoader, targetFor, type DeployerLoader } from './registry.js';
 
 export interface RunRequest {
   artifact: Artifact;
   /** Name to run it under; defaults to the artifact's app_name. */
   app?: string;
   port?: number;
+  /** --target; else `[deploy] target` recorded in the artifact; else the default for its location. */
+  target?: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
   signal?: AbortSignal;
+  /** The deployer registry; tests inject one to give faults no real engine gives on demand. */
+  deployers?: DeployerLoader;
 }
 
 /**
@@ -33,16 +37,17 @@ export async function runArtifact(request: RunRequest): Promise<RunState> {
         hint: 'Add a Procfile line (`web: <command>`) or `[run] start = "<command>"` in hop3.toml, then rebuild.',
       });
     }
-    const deployer = await deployerFor(request.artifact);
+    const load = request.deployers ?? deployerLoader();
+    const deployer = await load(targetFor(request.artifact, request.target));
     const previous = await readRunState(paths);
     if (previous) {
       log.step(`stopping the running release (build ${previous.artifact.build_id})`);
-      await (await deployerNamed(previous.deployer)).stop(previous, log);
+      await (await load(previous.deployer)).stop(previous, request);
       await clearRunState(paths);
     }
     const port = await choosePort(paths, request.port);
     try {
-      if (await portInUse(port)) {
+      if (deployer.publishes === 'host' && (await portInUse(port))) {
         throw new Hop3Error('DEPLOY_PORT_IN_USE', `Port ${port} on 127.0.0.1 is already in use by another program.`, {
           hint: 'Pick another port with --port N.',
         });
@@ -52,33 +57,33 @@ export async function runArtifact(request: RunRequest): Promise<RunState> {
       await writeRunState(paths, state);
       return state;
     } catch (error) {
-      if (previous) await restore(previous, paths, request, error);
-      throw error;
+      throw previous ? await restore(previous, paths, request, error) : error;
     }
   });
 }
 
-/** Best effort: the error that made us restore is the one the user must see. */
-async function restore(previous: RunState, paths: AppPaths, request: RunRequest, error: unknown): Promise<void> {
+/** Best effort: the error that made us restore is the one the user must see, saying whether the old release is back. */
+async function restore(previous: RunState, paths: AppPaths, request: RunRequest, error: unknown): Promise<unknown> {
   request.log.warn(`new release failed; restarting the previous one (build ${previous.artifact.build_id})`);
   try {
-    const deployer = await deployerNamed(previous.deployer);
+    const deployer = await (request.deployers ?? deployerLoader())(previous.deployer);
     const state = await deployer.deploy(previous.artifact, { paths, port: previous.port, env: request.env, log: request.log });
     await writeRunState(paths, state);
-    if (error instanceof Error) error.message += ` The previous release (build ${previous.artifact.build_id}) was restarted.`;
+    return isHop3Error(error) ? error.with({ restoredBuild: previous.artifact.build_id }) : error;
   } catch (restoreError) {
     request.log.warn(`could not restart the previous release: ${(restoreError as Error).message}`);
+    return error;
   }
 }
 
-export async function stopApp(app: string, env: NodeJS.ProcessEnv, log: Logger): Promise<RunState | undefined> {
-  const paths = appPaths(app, env);
+export async function stopApp(app: string, ctx: DeployerContext, load: DeployerLoader = deployerLoader()): Promise<RunState | undefined> {
+  const paths = appPaths(app, ctx.env);
   if (!existsSync(paths.root)) return undefined; // unknown app: nothing runs, and nothing is created for it
   return withAppLock(paths, async () => {
     const state = await readRunState(paths);
     if (!state) return undefined;
     try {
-      await (await deployerNamed(state.deployer)).stop(state, log);
+      await (await load(state.deployer)).stop(state, ctx);
     } catch (error) {
       // Records hop3 refused to signal are not its workers: forget them, and still say so.
       if (isHop3Error(error, 'DEPLOY_WORKER_UNTRUSTED')) await clearRunState(paths);
@@ -101,10 +106,10 @@ export interface AppStatus {
   workers: WorkerStatus[];
 }
 
-export async function appStatus(app: string, env: NodeJS.ProcessEnv): Promise<AppStatus> {
-  const state = await readRunState(appPaths(app, env));
+export async function appStatus(app: string, ctx: DeployerContext, load: DeployerLoader = deployerLoader()): Promise<AppStatus> {
+  const state = await readRunState(appPaths(app, ctx.env));
   if (!state) return { app, running: false, deployer: null, build_id: null, builder: null, url: null, port: null, started_at: null, workers: [] };
-  const workers = await (await deployerNamed(state.deployer)).status(state);
+  const workers = await (await load(state.deployer)).status(state, ctx);
   return {
     app,
     running: workers.length > 0 && workers.every((w) => w.running),
@@ -116,4 +121,16 @@ export async function appStatus(app: string, env: NodeJS.ProcessEnv): Promise<Ap
     started_at: state.started_at,
     workers,
   };
+}
+
+/** The app's worker logs through the deployer that runs it (files for processes, the engine for containers). */
+export async function appLogs(app: string, options: LogOptions, load: DeployerLoader = deployerLoader()): Promise<void> {
+  const paths = appPaths(app, options.env);
+  const state = await readRunState(paths);
+  if (!state) {
+    throw new Hop3Error('DEPLOY_NOT_RUNNING', `App ${app} is not running, so hop3 has no worker list for it.`, {
+      hint: `Log files stay in ${paths.logs}; start the app with \`hop3 run ${app}\`.`,
+    });
+  }
+  await (await load(state.deployer)).logs(state, options);
 }

@@ -1,38 +1,26 @@
 import type { Artifact } from '../artifact/artifact-file.js';
+import type { DockerClient } from '../engines/docker-client.js';
 import { Hop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
+import type { RunState, WorkerRecord } from '../state/run-state.js';
 
-export interface DeployOptions {
-  paths: AppPaths;
-  /** Host port for the web worker (127.0.0.1). */
-  port: number;
+/** What the registry hands to the deployer it constructs: engine clients a test may replace. */
+export interface DeployerEngines {
+  docker?: DockerClient;
+}
+
+/** What every deployer call gets: the user's environment (DOCKER_HOST...) and where to report. */
+export interface DeployerContext {
   env: NodeJS.ProcessEnv;
   log: Logger;
   signal?: AbortSignal;
 }
 
-/** One started worker: a process group or a container. Same shape for every deployer (`status --json`). */
-export interface WorkerRecord {
-  name: string;
-  /** Process id (process deployer) or container id (container deployer). */
-  id: string;
-  /** Linux start time of the pid, so a reused pid is never signalled by mistake. */
-  startTicks?: number;
-  /** Random value in the worker's environment, so a record cannot be pointed at another process. */
-  marker?: string;
-  log?: string;
-}
-
-/** What is running for an app, written atomically to `run/state.json`. */
-export interface RunState {
-  app: string;
-  deployer: string;
-  artifact: Artifact;
+export interface DeployOptions extends DeployerContext {
+  paths: AppPaths;
+  /** The app's public port (for targets that publish on this host: 127.0.0.1:port). */
   port: number;
-  url: string | null;
-  started_at: string;
-  workers: WorkerRecord[];
 }
 
 export interface WorkerStatus extends WorkerRecord {
@@ -41,25 +29,26 @@ export interface WorkerStatus extends WorkerRecord {
   problem?: string;
 }
 
-export interface LogOptions {
+export interface LogOptions extends DeployerContext {
   worker?: string;
   lines: number;
   follow: boolean;
   write(chunk: string): void;
-  signal?: AbortSignal;
 }
 
-/** Runs artifacts. Picked by `accept(artifact)` alone; never looks at the source dir or detects a language. */
+/** Runs artifacts of the location kinds its registry entry lists; never looks at the source dir or detects a language. */
 export interface Deployer {
+  /** The target name: process, container... */
   readonly name: string;
-  accept(artifact: Artifact): boolean;
+  /** `host`: workers listen on 127.0.0.1:<port> of this machine, so hop3 checks that port first. */
+  readonly publishes: 'host';
   /** Start the artifact's workers; on failure, what was started is stopped before the error is thrown. */
   deploy(artifact: Artifact, options: DeployOptions): Promise<RunState>;
   /** Stop every worker of that run; workers already gone are fine. */
-  stop(state: RunState, log: Logger): Promise<void>;
-  status(state: RunState): Promise<WorkerStatus[]>;
+  stop(state: RunState, ctx: DeployerContext): Promise<void>;
+  status(state: RunState, ctx: DeployerContext): Promise<WorkerStatus[]>;
   /** Write the last lines of each worker's log; with `follow`, keep writing until the signal aborts. */
-  logs(state: RunState, paths: AppPaths, options: LogOptions): Promise<void>;
+  logs(state: RunState, options: LogOptions): Promise<void>;
 }
 
 /** The record of a successful start, the same for every deployer. */
@@ -79,7 +68,8 @@ export function runState(started: { deployer: string; artifact: Artifact; option
 export function selectWorkers(state: RunState, worker?: string): WorkerRecord[] {
   const selected = worker === undefined ? state.workers : state.workers.filter((w) => w.name === worker);
   if (selected.length === 0) {
-    throw new Hop3Error('CLI_UNKNOWN_WORKER', `App ${state.app} has no worker ${worker}.`, {
+    throw new Hop3Error('DEPLOY_UNKNOWN_WORKER', `App ${state.app} has no worker ${worker}.`, {
+      usage: true,
       hint: `Workers: ${state.workers.map((w) => w.name).join(', ')}.`,
     });
   }

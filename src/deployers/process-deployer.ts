@@ -1,13 +1,13 @@
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
+import * as z from 'zod';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, tail, withOutputTail } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
-import type { Logger } from '../log/logger.js';
-import type { AppPaths } from '../state/hop3-home.js';
-import { runState, selectWorkers, type Deployer, type DeployOptions, type LogOptions, type RunState, type WorkerRecord, type WorkerStatus } from './deployer.js';
+import type { RunState, WorkerRecord } from '../state/run-state.js';
+import { runState, selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type WorkerStatus } from './deployer.js';
 import { followFiles, readTail } from './log-files.js';
-import { checkGroup, spawnGroup, stopGroup, type SpawnedGroup } from './process-group.js';
+import { checkGroup, spawnGroup, stopGroup, type GroupTrust, type SpawnedGroup } from './process-group.js';
 import { forPort, waitForWorkers } from './readiness.js';
 import { workerEnv } from './worker-env.js';
 
@@ -18,13 +18,19 @@ interface StartedWorker {
   logOffset: number;
 }
 
-/** Runs local and nix artifacts as process groups on this host, detached, logging to the app's logs dir. */
+/** How a record's `handle` says which process group hop3 started: private to this deployer. */
+const GroupHandleSchema = z.object({ start_ticks: z.number().int().nonnegative(), marker: z.string().min(1) });
+
+/** Trust in a recorded worker; a record without a well-formed handle is never signalled. */
+function trustOf(worker: WorkerRecord): GroupTrust {
+  const handle = GroupHandleSchema.safeParse(worker.handle);
+  return checkGroup({ id: worker.id, ...(handle.success ? { startTicks: handle.data.start_ticks, marker: handle.data.marker } : {}) });
+}
+
+/** Runs host paths and store paths (local and nix builds) as process groups on this host, detached, logging to the app's logs dir. */
 export class ProcessDeployer implements Deployer {
   readonly name = 'process';
-
-  accept(artifact: Artifact): boolean {
-    return artifact.builder === 'local' || artifact.builder === 'nix';
-  }
+  readonly publishes = 'host';
 
   async deploy(artifact: Artifact, options: DeployOptions): Promise<RunState> {
     const { paths, log } = options;
@@ -42,7 +48,7 @@ export class ProcessDeployer implements Deployer {
           await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id}): ${command}\n`);
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
           const group = await spawnGroup(command, { cwd, env, logFd: handle.fd });
-          started.push({ record: { name, id: String(group.pid), startTicks: group.ticks, marker: group.marker, log: logFile }, group, logOffset });
+          started.push({ record: { name, id: String(group.pid), handle: { start_ticks: group.ticks, marker: group.marker }, log: logFile }, group, logOffset });
           log.info(`started ${name} (pid ${group.pid})`);
         } finally {
           await handle.close();
@@ -65,11 +71,11 @@ export class ProcessDeployer implements Deployer {
   }
 
   /** Stops the groups hop3 can prove it started; refuses (and names) any other record, after stopping the rest. */
-  async stop(state: RunState, log: Logger): Promise<void> {
+  async stop(state: RunState, { log }: DeployerContext): Promise<void> {
     const refused: string[] = [];
     await Promise.all(
       state.workers.map(async (worker) => {
-        const trust = checkGroup(worker);
+        const trust = trustOf(worker);
         if (trust.state === 'refused') {
           refused.push(`${worker.name}: ${trust.reason}`);
           return;
@@ -87,14 +93,15 @@ export class ProcessDeployer implements Deployer {
 
   async status(state: RunState): Promise<WorkerStatus[]> {
     return state.workers.map((worker) => {
-      const trust = checkGroup(worker);
+      const trust = trustOf(worker);
       return { ...worker, running: trust.state === 'ours', ...(trust.state === 'refused' ? { problem: trust.reason } : {}) };
     });
   }
 
-  async logs(state: RunState, paths: AppPaths, options: LogOptions): Promise<void> {
-    const names = selectWorkers(state, options.worker).map((w) => w.name);
-    const files = Object.fromEntries(names.map((name) => [name, paths.log(name)]));
+  async logs(state: RunState, options: LogOptions): Promise<void> {
+    const workers = selectWorkers(state, options.worker).filter((w) => w.log !== undefined);
+    const names = workers.map((w) => w.name);
+    const files = Object.fromEntries(workers.map((w) => [w.name, w.log!]));
     for (const [name, file] of Object.entries(files)) {
       const text = await readTail(file, options.lines);
       if (text) options.write(names.length > 1 ? `${text.replace(/^/gm, `${name} | `)}\n` : `${text}\n`);

@@ -1,26 +1,69 @@
 import type { Artifact } from '../artifact/artifact-file.js';
+import { locationKind, type LocationKind } from '../artifact/location.js';
 import { Hop3Error } from '../errors.js';
-import type { Deployer } from './deployer.js';
-import { ProcessDeployer } from './process-deployer.js';
+import type { Deployer, DeployerEngines } from './deployer.js';
 
-/** Deployers in the order they are asked; the first to accept the artifact runs it. */
-export async function loadDeployers(): Promise<Deployer[]> {
-  return [new ProcessDeployer(), new (await import('./container-deployer.js')).ContainerDeployer()];
+interface TargetEntry {
+  /** Location kinds it runs; the first target listing a kind is that kind's default. */
+  runs: readonly LocationKind[];
+  load(engines: DeployerEngines): Promise<Deployer>;
 }
 
-export async function deployerFor(artifact: Artifact): Promise<Deployer> {
-  const deployers = await loadDeployers();
-  const deployer = deployers.find((d) => d.accept(artifact));
-  if (!deployer) {
-    throw new Hop3Error('DEPLOY_NO_DEPLOYER', `No deployer accepts a ${artifact.builder} artifact (${artifact.app_name} ${artifact.build_id}).`, {
-      hint: `Deployers here: ${deployers.map((d) => d.name).join(', ')}. Rebuild with a builder one of them runs.`,
+/**
+ * Every deployer target this hop3 has, in one place: `--target`, `[deploy] target` and the default
+ * for an artifact derive from it. Loaders are lazy (only the container target pulls in dockerode).
+ * Adding a target = one entry here + its module.
+ */
+const TARGETS = {
+  process: { runs: ['host-path', 'store-path'], load: async () => new (await import('./process-deployer.js')).ProcessDeployer() },
+  container: { runs: ['image'], load: async (engines: DeployerEngines) => new (await import('./container-deployer.js')).ContainerDeployer(engines) },
+} satisfies Record<string, TargetEntry>;
+
+export type TargetName = keyof typeof TARGETS;
+export const TARGET_NAMES = Object.keys(TARGETS) as TargetName[];
+
+/** Loads the deployer of a target; injected where a test must give a fault no real engine gives on demand. */
+export type DeployerLoader = (target: string) => Promise<Deployer>;
+
+export function deployerLoader(engines: DeployerEngines = {}): DeployerLoader {
+  return async (target) => {
+    if (!Object.hasOwn(TARGETS, target)) {
+      throw new Hop3Error('STATE_UNKNOWN_DEPLOYER', `This hop3 has no deployer target named ${JSON.stringify(target)}.`, {
+        hint: `Targets: ${TARGET_NAMES.join(', ')}. Upgrade hop3, or stop the app by hand.`,
+      });
+    }
+    return TARGETS[target as TargetName].load(engines);
+  };
+}
+
+/**
+ * The target that runs an artifact: the one asked for (--target, else `[deploy] target` recorded at build),
+ * which must run the artifact's kind of location, else the default for that kind.
+ */
+export function targetFor(artifact: Artifact, requested?: string): TargetName {
+  const kind = locationKind(artifact.location);
+  const asked = requested ?? (typeof artifact.metadata.deploy_target === 'string' ? artifact.metadata.deploy_target : undefined);
+  if (asked !== undefined) {
+    if (!Object.hasOwn(TARGETS, asked)) {
+      throw new Hop3Error('DEPLOY_UNKNOWN_TARGET', `There is no deployer target ${JSON.stringify(asked)}.`, { usage: true, hint: `Targets: ${TARGET_NAMES.join(', ')}.` });
+    }
+    const target = asked as TargetName;
+    if (!(TARGETS[target].runs as readonly LocationKind[]).includes(kind)) {
+      throw new Hop3Error('DEPLOY_TARGET_MISMATCH', `The ${target} target cannot run ${artifact.app_name} build ${artifact.build_id}: its location is a ${kind} (${artifact.location}).`, {
+        hint: `Targets for a ${kind}: ${targetsFor(kind).join(', ') || 'none'}. Rebuild with another builder, or choose one of those.`,
+      });
+    }
+    return target;
+  }
+  const [fallback] = targetsFor(kind);
+  if (!fallback) {
+    throw new Hop3Error('DEPLOY_NO_DEPLOYER', `No deployer target runs a ${kind} (${artifact.app_name} ${artifact.build_id}).`, {
+      hint: `Targets here: ${TARGET_NAMES.join(', ')}. Rebuild with a builder one of them runs.`,
     });
   }
-  return deployer;
+  return fallback;
 }
 
-export async function deployerNamed(name: string): Promise<Deployer> {
-  const deployer = (await loadDeployers()).find((d) => d.name === name);
-  if (!deployer) throw new Hop3Error('STATE_UNKNOWN_DEPLOYER', `This hop3 has no deployer named ${name}.`, { hint: 'Upgrade hop3 or stop the app by hand.' });
-  return deployer;
+function targetsFor(kind: LocationKind): TargetName[] {
+  return TARGET_NAMES.filter((name) => (TARGETS[name].runs as readonly LocationKind[]).includes(kind));
 }

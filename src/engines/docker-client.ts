@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { Hop3Error } from '../errors.js';
+import { Hop3Error, type ErrorCode } from '../errors.js';
 
 export type DockerClient = Docker;
 
@@ -51,7 +51,7 @@ function invalidHost(host: string): Hop3Error {
 }
 
 /** Ping the daemon and return its version; an unreachable daemon is a clear error naming DOCKER_HOST. */
-export async function daemonVersion(docker: DockerClient, env: NodeJS.ProcessEnv, code = 'BUILD_DOCKER_DAEMON_UNREACHABLE'): Promise<string> {
+export async function daemonVersion(docker: DockerClient, env: NodeJS.ProcessEnv, code: ErrorCode = 'BUILD_DOCKER_DAEMON_UNREACHABLE'): Promise<string> {
   try {
     const version = (await docker.version()) as { Version?: string };
     return version.Version ?? 'unknown';

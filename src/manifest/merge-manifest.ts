@@ -3,7 +3,7 @@ import { DEFAULT_HEALTHCHECK_TIMEOUT, type RuntimeConfig } from '../artifact/sch
 import type { AppConfig } from '../config/app-config.js';
 import { envFromToml } from '../config/hop3-toml.js';
 import { isWebWorker } from '../config/procfile.js';
-import type { ToolchainDefaults } from '../../builders/toolchains/toolchain.js';
+import type { RuntimeDefaults } from './runtime-defaults.js';
 
 /** Where a runtime value came from, lowest precedence first. */
 export type ValueSource = 'default' | 'toolchain' | 'Procfile' | 'hop3.toml';
@@ -23,7 +23,7 @@ export interface Manifest {
 
 export interface ManifestInput {
   config: AppConfig;
-  defaults: ToolchainDefaults;
+  defaults: RuntimeDefaults;
   /** Where the app runs; relative static paths are resolved against it. */
   workingDir: string;
   /** The toolchain's translation of worker conventions (Hop3's `wsgi: module:callable`) into commands. */
@@ -102,7 +102,7 @@ function dropDefaultWebWorker(runtime: RuntimeConfig, provenance: Record<string,
   delete provenance['workers.web'];
 }
 
-function toolchainLayer(defaults: ToolchainDefaults): Layer {
+function toolchainLayer(defaults: RuntimeDefaults): Layer {
   return {
     origin: { source: 'toolchain' },
     workers: defaults.workers,

@@ -28,7 +28,8 @@ export function hop3Home(env: NodeJS.ProcessEnv = process.env): string {
 export function validateAppName(name: string): string {
   const result = AppNameSchema.safeParse(name);
   if (!result.success) {
-    throw new Hop3Error('CLI_INVALID_APP_NAME', `Invalid app name ${JSON.stringify(name)}: ${result.error.issues[0]?.message}.`, {
+    throw new Hop3Error('CONFIG_INVALID_APP_NAME', `Invalid app name ${JSON.stringify(name)}: ${result.error.issues[0]?.message}.`, {
+      usage: true,
       hint: 'Use lowercase letters, digits, ".", "_" and "-" (e.g. --name my-app); names must not contain "/" or "..".',
     });
   }

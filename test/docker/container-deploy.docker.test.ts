@@ -37,7 +37,7 @@ describeDocker('container deployer (real daemon)', () => {
     const [container] = await containersOf(app);
     expect(status.workers[0].id).toBe(container);
     const info = await docker.getContainer(container!).inspect();
-    expect(info.Config.Labels).toMatchObject({ 'hop3.app': app, 'hop3.worker': worker, 'hop3.test': '1' });
+    expect(info.Config.Labels).toMatchObject({ 'io.hop3.app': app, 'io.hop3.worker': worker, 'io.hop3.test': '1' });
     // Published on 127.0.0.1 only.
     expect(info.HostConfig.PortBindings).toEqual({ [`${port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
 

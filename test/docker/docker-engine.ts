@@ -30,7 +30,7 @@ export function describeDocker(name: string, suite: () => void): void {
 
 /** Run a command in a throwaway container of the image; returns its exit code and output. */
 export async function runInImage(image: string, command: string, user?: string): Promise<{ code: number; output: string }> {
-  const container = await docker.createContainer({ Image: image, Cmd: ['/bin/sh', '-c', command], Labels: { 'hop3.test': '1' }, ...(user ? { User: user } : {}) });
+  const container = await docker.createContainer({ Image: image, Cmd: ['/bin/sh', '-c', command], Labels: { 'io.hop3.test': '1' }, ...(user ? { User: user } : {}) });
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
@@ -41,19 +41,19 @@ export async function runInImage(image: string, command: string, user?: string):
 }
 
 /**
- * Remove the containers and images of these test apps (all labelled `hop3.test=1`). Scoped by app
+ * Remove the containers and images of these test apps (all labelled `io.hop3.test=1`). Scoped by app
  * so that test files running in parallel do not sweep each other's resources.
  */
 export async function sweepTestResources(apps: readonly string[]): Promise<void> {
   if (!reachable) return;
   for (const app of apps) {
     for (const id of await containersOf(app)) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
-    const images = await docker.listImages({ filters: JSON.stringify({ label: [`io.hop3.app=${app}`, 'hop3.test=1'] }) });
+    const images = await docker.listImages({ filters: JSON.stringify({ label: [`io.hop3.app=${app}`, 'io.hop3.test=1'] }) });
     for (const info of images) await docker.getImage(info.Id).remove({ force: true }).catch(() => undefined);
   }
 }
 
 export async function containersOf(app: string): Promise<string[]> {
-  const infos = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`hop3.app=${app}`, 'hop3.test=1'] }) });
+  const infos = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.hop3.app=${app}`, 'io.hop3.test=1'] }) });
   return infos.map((info) => info.Id);
 }

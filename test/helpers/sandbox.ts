@@ -22,7 +22,7 @@ export class Sandbox implements AsyncDisposable {
   }
 
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, HOP3_HOME: this.home, HOP3_TEST_LABEL: '1' };
+    return { ...process.env, HOP3_HOME: this.home, HOP3_LABELS: 'io.hop3.test=1' };
   }
 
   /** Copy a fixture into the sandbox (tests never build the checked-in dir in place). */

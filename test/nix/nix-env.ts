@@ -8,7 +8,7 @@ export const NIXPKGS_MINI = path.join(ROOT, 'fixtures', 'nixpkgs-mini');
 /** Offline and pointed at the test package set: no cache.nixos.org, `<nixpkgs>` = fixtures/nixpkgs-mini. */
 export const NIX_TEST_ENV: NodeJS.ProcessEnv = { HOP3_NIX_OFFLINE: '1', NIX_PATH: `nixpkgs=${NIXPKGS_MINI}` };
 
-const availability = await new NixBuilder().available();
+const availability = await new NixBuilder({ env: process.env }).available();
 /** Nix engine tests run when nix works, and must fail (not skip) without it under HOP3_REQUIRE_ENGINES=1. */
 export const runNixTests = availability.usable || process.env.HOP3_REQUIRE_ENGINES === '1';
 export const nixAvailability = availability;

@@ -42,7 +42,7 @@ const forgeries = {
 
 const results = {};
 for (const [name, worker] of Object.entries(forgeries)) {
-  const state = { app: 'victim', deployer: 'process', artifact, port: 1, url: null, started_at: '2026-01-01T00:00:00Z', workers: [{ name: 'web', ...worker }] };
+  const state = { app: 'victim', deployer: 'process', artifact, port: 1, url: null, started_at: '2026-01-01T00:00:00Z', workers: [{ name: 'web', id: worker.id, ...(worker.startTicks !== undefined ? { handle: { start_ticks: worker.startTicks, ...(worker.marker ? { marker: worker.marker } : {}) } } : {}) }] };
   writeFileSync(path.join(paths.root, 'run', 'state.json'), JSON.stringify(state));
   const env = { ...process.env, HOP3_HOME: home };
   const status = spawnSync(process.execPath, [bin, 'status', 'victim', '--json'], { env, encoding: 'utf8' });

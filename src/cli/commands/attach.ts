@@ -1,27 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { appStatus, stopApp } from '../../deployers/deploy-app.js';
-import { deployerNamed } from '../../deployers/registry.js';
-import { appPaths } from '../../state/hop3-home.js';
-import { readRunState } from '../../state/run-state.js';
+import { appLogs, appStatus, stopApp } from '../../deployers/deploy-app.js';
 import type { CliContext } from '../context.js';
 
 /** Foreground mode for every deployer: follow the logs until Ctrl-C or every worker has exited, then stop. */
 export async function attach(app: string, ctx: CliContext): Promise<number> {
-  const paths = appPaths(app, ctx.env);
-  const state = await readRunState(paths);
-  if (!state) return 1;
   const detach = new AbortController();
   ctx.signal.addEventListener('abort', () => detach.abort(), { once: true });
-  const following = (await deployerNamed(state.deployer)).logs(state, paths, {
-    lines: 0,
-    follow: true,
-    write: (chunk) => process.stdout.write(chunk),
-    signal: detach.signal,
-  });
+  const following = appLogs(app, { env: ctx.env, log: ctx.log, lines: 0, follow: true, write: (chunk) => process.stdout.write(chunk), signal: detach.signal });
   let exited = false;
   while (!detach.signal.aborted) {
     await sleep(500, undefined, { signal: detach.signal }).catch(() => {});
-    const status = await appStatus(app, ctx.env);
+    const status = await appStatus(app, ctx);
     if (status.workers.every((w) => !w.running)) {
       exited = true;
       detach.abort();
@@ -29,6 +18,6 @@ export async function attach(app: string, ctx: CliContext): Promise<number> {
   }
   await following;
   ctx.log.step(exited ? `every worker of ${app} exited; cleaning up` : `stopping ${app}`);
-  await stopApp(app, ctx.env, ctx.log);
+  await stopApp(app, { env: ctx.env, log: ctx.log });
   return exited ? 1 : 0;
 }

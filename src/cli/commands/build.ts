@@ -1,11 +1,10 @@
 import type { BuildRequest } from '../../../builders/build-app.js';
-import type { BuilderName } from '../../artifact/schema.js';
 import { cliContext, type CliContext } from '../context.js';
 import { printJson } from '../output.js';
 
 export interface BuildFlags {
   name?: string;
-  builder?: BuilderName;
+  builder?: string;
   output?: string;
   baseImage?: string;
   quiet?: boolean;

@@ -7,6 +7,6 @@ import { started, type RunFlags } from './run.js';
 export async function run(dir: string, flags: BuildFlags & RunFlags): Promise<number> {
   const ctx = cliContext(flags);
   const { artifact } = await buildApp(buildRequest(dir, flags, ctx));
-  const state = await runArtifact({ artifact, ...(flags.port ? { port: flags.port } : {}), env: ctx.env, log: ctx.log, signal: ctx.signal });
+  const state = await runArtifact({ artifact, ...(flags.port ? { port: flags.port } : {}), ...(flags.target ? { target: flags.target } : {}), env: ctx.env, log: ctx.log, signal: ctx.signal });
   return started(state, flags, ctx);
 }

@@ -1,4 +1,4 @@
-import { runDoctor } from '../../doctor/doctor.js';
+import { runDoctor } from '../../app/doctor.js';
 import { printJson } from '../output.js';
 
 export async function run(flags: { json?: boolean }): Promise<number> {

@@ -1,5 +1,5 @@
-import type { RunState } from '../../deployers/deployer.js';
-import { resolveArtifact } from '../../artifact/resolve-artifact.js';
+import type { RunState } from '../../state/run-state.js';
+import { resolveArtifact } from '../../app/resolve-artifact.js';
 import { runArtifact } from '../../deployers/deploy-app.js';
 import { cliContext, type CliContext } from '../context.js';
 import { attach } from './attach.js';
@@ -9,6 +9,7 @@ export interface RunFlags {
   name?: string;
   port?: number;
   foreground?: boolean;
+  target?: string;
 }
 
 export async function run(target: string, flags: RunFlags): Promise<number> {
@@ -21,7 +22,7 @@ export async function run(target: string, flags: RunFlags): Promise<number> {
     log: ctx.log,
     signal: ctx.signal,
   });
-  const state = await runArtifact({ artifact, app, ...(flags.port ? { port: flags.port } : {}), env: ctx.env, log: ctx.log, signal: ctx.signal });
+  const state = await runArtifact({ artifact, app, ...(flags.port ? { port: flags.port } : {}), ...(flags.target ? { target: flags.target } : {}), env: ctx.env, log: ctx.log, signal: ctx.signal });
   return started(state, flags, ctx);
 }
 

@@ -2,10 +2,12 @@ import { appStatus, type AppStatus } from '../../deployers/deploy-app.js';
 import { validateAppName } from '../../state/hop3-home.js';
 import { listApps } from '../../state/list-apps.js';
 import { printJson } from '../output.js';
+import { silentLogger } from '../../log/logger.js';
 
 export async function run(app: string | undefined, flags: { json?: boolean }): Promise<number> {
   const apps = app ? [validateAppName(app)] : await listApps(process.env);
-  const statuses = await Promise.all(apps.map((name) => appStatus(name, process.env)));
+  const ctx = { env: process.env, log: silentLogger };
+  const statuses = await Promise.all(apps.map((name) => appStatus(name, ctx)));
   if (flags.json) {
     printJson(app ? statuses[0] : statuses);
     return 0;

@@ -4,7 +4,7 @@ import { cliContext } from '../context.js';
 
 export async function run(app: string): Promise<number> {
   const ctx = cliContext();
-  const state = await stopApp(validateAppName(app), ctx.env, ctx.log);
+  const state = await stopApp(validateAppName(app), ctx);
   ctx.log.step(state ? `${app} stopped (build ${state.artifact.build_id})` : `${app} is not running`);
   return 0;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcfile } from '../src/config/procfile.js';
+import { parseProcfile } from '../../src/config/procfile.js';
 
 describe('Procfile', () => {
   it('follows Hop3 rules: comments, blanks, first colon, last duplicate wins, hooks apart', () => {

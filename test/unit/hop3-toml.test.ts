@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envFromToml, parseHop3Toml } from '../src/config/hop3-toml.js';
+import { envFromToml, parseHop3Toml } from '../../src/config/hop3-toml.js';
 
 describe('hop3.toml', () => {
   it('reads Hop3 keys: commands as string or list, env values stringified, computed env', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCommand } from '../src/process/run-command.js';
+import { runCommand } from '../../src/process/run-command.js';
 
 const env = { PATH: process.env.PATH };
 

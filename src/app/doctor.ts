@@ -1,5 +1,4 @@
-import { loadBuilder } from '../../builders/registry.js';
-import { BUILDER_NAMES } from '../artifact/schema.js';
+import { BUILDER_NAMES, loadBuilder } from '../../builders/registry.js';
 import { isHop3Error, tail } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 
@@ -27,7 +26,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   ]);
   for (const name of BUILDER_NAMES) {
     try {
-      const availability = await (await loadBuilder(name)).available();
+      const availability = await (await loadBuilder(name, { env })).available();
       checks.push({ name: `builder ${name}`, ...availability });
     } catch (error) {
       checks.push({ name: `builder ${name}`, usable: false, detail: isHop3Error(error) ? error.message : String(error), ...(isHop3Error(error) && error.hint ? { hint: error.hint } : {}) });

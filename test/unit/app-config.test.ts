@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../src/config/app-config.js';
+import { loadAppConfig } from '../../src/config/app-config.js';
 
 describe('app config lookup', () => {
   let dir: string;

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadArtifact, parseArtifact, saveArtifact, serializeArtifact } from '../src/artifact/artifact-file.js';
-import { artifactJsonSchema, JSON_SCHEMA_FILE } from '../src/artifact/json-schema.js';
-import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
-import { isHop3Error } from '../src/errors.js';
-import { ROOT } from './helpers/sandbox.js';
+import { loadArtifact, parseArtifact, saveArtifact, serializeArtifact } from '../../src/artifact/artifact-file.js';
+import { BUILDER_NAMES } from '../../builders/registry.js';
+import { artifactJsonSchema, JSON_SCHEMA_FILE } from '../../src/artifact/json-schema.js';
+import { ARTIFACT_SCHEMA_VERSION } from '../../src/artifact/schema.js';
+import { isHop3Error, type ErrorCode } from '../../src/errors.js';
+import { ROOT } from '../helpers/sandbox.js';
 
 const valid = {
   schema_version: ARTIFACT_SCHEMA_VERSION,
@@ -31,7 +32,7 @@ const valid = {
   metadata: {},
 };
 
-async function expectCode(promise: Promise<unknown>, code: string, ...fragments: string[]) {
+async function expectCode(promise: Promise<unknown>, code: ErrorCode, ...fragments: string[]) {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
@@ -112,7 +113,7 @@ describe('artifact model', () => {
 
 describe('JSON Schema', () => {
   it('checked-in schema is generated from the zod schema (run `npm run schema` when this fails)', async () => {
-    expect(await readFile(path.join(ROOT, JSON_SCHEMA_FILE), 'utf8')).toBe(artifactJsonSchema());
+    expect(await readFile(path.join(ROOT, JSON_SCHEMA_FILE), 'utf8')).toBe(artifactJsonSchema(BUILDER_NAMES));
   });
 
   it('validates a saved artifact and rejects a broken one', async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { emptyDefaults } from '../builders/toolchains/toolchain.js';
-import type { AppConfig } from '../src/config/app-config.js';
-import { parseHop3Toml } from '../src/config/hop3-toml.js';
-import { parseProcfile } from '../src/config/procfile.js';
-import { mergeManifest } from '../src/manifest/merge-manifest.js';
+import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { parseHop3Toml } from '../../src/config/hop3-toml.js';
+import { parseProcfile } from '../../src/config/procfile.js';
+import { mergeManifest } from '../../src/manifest/merge-manifest.js';
 
 function config(procfile?: string, toml?: string): AppConfig {
   return {
