@@ -51,6 +51,8 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
     listSourceTree(sourceDir, config.toml?.parsed.build?.ignore ?? []).then(async (entries) => ({ sourceEntries: entries, sourceDigest: await digestSourceTree(sourceDir, entries) })),
   ]);
   log.step(`building ${appName} from ${sourceDir} (${builderName} builder, ${detection.toolchain.name} toolchain: ${detection.reason})`);
+  const choice = await detection.toolchain.describe?.(config);
+  if (choice) log.info(choice);
   const now = (request.now ?? (() => new Date()))();
 
   return withAppLock(paths, async () => {

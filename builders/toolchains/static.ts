@@ -4,19 +4,51 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { packageRoot } from '../../src/package-root.js';
 import { exists } from './fs-utils.js';
 import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
+import { generic } from './generic.js';
 import { NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
 
 export const STATIC_SERVER_SCRIPT = path.join(packageRoot, 'builders', 'toolchains', 'static-server.mjs');
 /** Where static builds carry their copy of the server, relative to the app root. */
 export const STATIC_SERVER_IN_APP = '.hop3/static-server.mjs';
 
-/** URL prefix -> folder, from (highest first) [static], [run].static, Procfile `static:`, [build] static-dir, else the root. */
-export function staticMounts(config: AppConfig): Record<string, string> {
+/** Folders a site is usually built into, in the order hop3 looks for one with an index.html to serve by default. */
+export const PUBLIC_DIRS = ['public', 'dist', 'build', '_site', 'out'] as const;
+/** What the server never serves, for the build log (the rules live in static-server.mjs). */
+export const STATIC_HIDDEN = 'dotfiles, hop3.toml, hop3.nix, Procfile, BUILD_ARTIFACT.json, static-server.mjs, a hop3/ folder at the root';
+
+export interface StaticPlan {
+  /** URL prefix -> folder, relative to the app root. */
+  mounts: Record<string, string>;
+  /** Where the choice came from, for the build log. */
+  reason: string;
+}
+
+/**
+ * What the server serves, from (highest first) [static], [run].static, Procfile `static:`, [build] static-dir,
+ * the first of PUBLIC_DIRS holding an index.html, else the app root.
+ */
+export async function staticPlan(config: AppConfig): Promise<StaticPlan> {
   const toml = config.toml?.parsed;
-  if (toml?.static && Object.keys(toml.static).length > 0) return toml.static;
-  if (toml?.run?.static && Object.keys(toml.run.static).length > 0) return toml.run.static;
-  const dir = config.procfile?.parsed.staticDir ?? toml?.build?.['static-dir'] ?? '.';
-  return { '/': dir };
+  const tomlFile = config.toml?.file;
+  if (toml?.static && Object.keys(toml.static).length > 0) return { mounts: toml.static, reason: `[static] in ${tomlFile}` };
+  if (toml?.run?.static && Object.keys(toml.run.static).length > 0) return { mounts: toml.run.static, reason: `[run] static in ${tomlFile}` };
+  const procfileDir = config.procfile?.parsed.staticDir;
+  if (procfileDir) return { mounts: { '/': procfileDir }, reason: `static: in ${config.procfile!.file}` };
+  const staticDir = toml?.build?.['static-dir'];
+  if (staticDir) return { mounts: { '/': staticDir }, reason: `[build] static-dir in ${tomlFile}` };
+  const found = await publicDir(config.dir);
+  if (found) return { mounts: { '/': found }, reason: `${found}/index.html found` };
+  return { mounts: { '/': '.' }, reason: `no ${PUBLIC_DIRS.join(', ')} folder with an index.html` };
+}
+
+async function publicDir(dir: string): Promise<string | undefined> {
+  for (const candidate of PUBLIC_DIRS) if (await exists(dir, path.join(candidate, 'index.html'))) return candidate;
+  return undefined;
+}
+
+function folderName(dir: string): string {
+  const clean = path.posix.normalize(dir).replace(/\/$/, '');
+  return clean === '.' || clean === '' ? 'the app root' : `${clean}/`;
 }
 
 /** Static sites: served by hop3's small built-in server (node only, no nginx or Python needed). */
@@ -27,12 +59,21 @@ export const staticSite: Toolchain = {
     if (config.procfile?.parsed.staticDir) return `${config.procfile.file} has a static: line`;
     const staticDir = config.toml?.parsed.build?.['static-dir'];
     if (staticDir) return `[build] static-dir = ${staticDir}`;
-    return (await exists(config.dir, 'index.html')) ? 'index.html found' : undefined;
+    if (await exists(config.dir, 'index.html')) return 'index.html found';
+    // A bare built site (only dist/index.html, say); a Procfile or an own Dockerfile/Nix file makes it generic's.
+    const found = await publicDir(config.dir);
+    return found && !(await generic.detect(config)) ? `${found}/index.html found` : undefined;
+  },
+
+  async describe(config) {
+    const { mounts, reason } = await staticPlan(config);
+    const served = Object.entries(mounts).map(([prefix, dir]) => `${folderName(dir)} at ${prefix}`).join(', ');
+    return `static: serving ${served} (${reason}); never served: ${STATIC_HIDDEN}`;
   },
 
   async defaults(config, { appRoot }) {
     const defaults = emptyDefaults();
-    const mounts = Object.entries(staticMounts(config)).map(([prefix, dir]) => [prefix, path.posix.resolve(appRoot, dir)] as const);
+    const mounts = Object.entries((await staticPlan(config)).mounts).map(([prefix, dir]) => [prefix, path.posix.resolve(appRoot, dir)] as const);
     defaults.static_paths = Object.fromEntries(mounts);
     const args = mounts.map(([prefix, dir]) => `${prefix}=${dir}`).join(' ');
     defaults.workers.web = `node ${path.posix.join(appRoot, STATIC_SERVER_IN_APP)} ${args}`;

@@ -52,6 +52,8 @@ export interface Toolchain {
   /** Returns the reason it applies ("requirements.txt found"), or undefined when it does not. */
   detect(config: AppConfig): Promise<string | undefined>;
   defaults(config: AppConfig, layout: RuntimeLayout): Promise<RuntimeDefaults>;
+  /** A line for the build log on what it chose from the source (e.g. the folder a static site serves), if anything. */
+  describe?(config: AppConfig): Promise<string | undefined>;
   /** Install dependencies into `appRoot` for the local builder. */
   installLocal(ctx: LocalInstallContext): Promise<void>;
   /**
