@@ -1,4 +1,4 @@
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -55,6 +55,28 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     await checkProbes(`http://127.0.0.1:${port}/`, fixture);
     expect((await sandbox.hop3(['stop', fixture])).exitCode).toBe(0);
     expect(await sandbox.strayPids()).toEqual([]);
+  });
+
+  it('static: serves the app root without its config or dotfiles, and a built dist/ by default', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('static-site');
+    await writeFile(path.join(app, 'hop3.toml'), '[build]\nbuilder = "local"\n');
+    await writeFile(path.join(app, '.env'), 'TOKEN=hunter2\n');
+    const port = await freePort();
+    const deploy = await sandbox.hop3(['deploy', app, '--port', String(port)]);
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    expect(deploy.stderr).toContain('static: serving the app root at / (no public, dist, build, _site, out folder with an index.html); never served: dotfiles, hop3.toml');
+    await checkProbes(`http://127.0.0.1:${port}/`, 'static-site');
+    for (const hidden of ['hop3.toml', '.env', '.hop3/static-server.mjs']) expect((await fetch(`http://127.0.0.1:${port}/${hidden}`)).status, hidden).toBe(404);
+    expect((await sandbox.hop3(['stop', 'static-site'])).exitCode).toBe(0);
+
+    await mkdir(path.join(app, 'dist'));
+    await writeFile(path.join(app, 'dist', 'index.html'), 'built site');
+    const build = await sandbox.hop3(['build', app, '--json']);
+    expect(build.exitCode, build.all).toBe(0);
+    expect(build.stderr).toContain('static: serving dist/ at / (dist/index.html found)');
+    const artifact = JSON.parse(build.stdout);
+    expect(artifact.runtime.static_paths).toEqual({ '/': path.join(artifact.runtime.working_dir, 'dist') });
   });
 
   it('keeps non-web workers running and their logs apart', async () => {
