@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, ROOT } from './helpers/sandbox.js';
+import { freePort, ROOT } from '../helpers/sandbox.js';
 
 const SERVER = path.join(ROOT, 'builders', 'toolchains', 'static-server.mjs');
 const SECRET = 'SECRET-OUTSIDE';
