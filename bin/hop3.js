@@ -3,4 +3,5 @@
 if (process.env.HOP3_DEBUG === '1') process.setSourceMapsEnabled(true);
 const { main } = await import('../dist/main.js');
 
-process.exitCode = await main(process.argv);
+// Exit now: a command that gave up (a lost lock) must not let leftover work run on.
+process.exit(await main(process.argv));

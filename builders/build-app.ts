@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkArtifactTarget, parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
 import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
@@ -7,7 +7,7 @@ import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { mergeManifest, type Manifest } from '../src/manifest/merge-manifest.js';
 import { withAppLock } from '../src/state/app-lock.js';
-import { appNameFromDir, appPaths, validateAppName } from '../src/state/hop3-home.js';
+import { appNameFromDir, appPaths, validateAppName, type AppPaths } from '../src/state/hop3-home.js';
 import { loadBuilder } from './registry.js';
 import { digestSourceTree, listSourceTree } from './source-tree.js';
 import { detectToolchain, type Detection } from './toolchains/registry.js';
@@ -56,6 +56,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const now = (request.now ?? (() => new Date()))();
 
   return withAppLock(paths, async () => {
+    await removeAbandonedBuilds(paths, log);
     const output = await builder.build({
       appName,
       sourceDir,
@@ -116,6 +117,22 @@ function chosenBuilder(request: BuildRequest, config: AppConfig): { name: string
   const configured = config.toml?.parsed.build?.builder;
   if (configured === undefined || configured === 'auto') return { name: 'local', where: 'default builder' };
   return { name: configured, where: `${config.toml!.file}: [build] builder` };
+}
+
+/**
+ * A build dir without its artifact was left by a build that never finished (hop3 killed mid-build).
+ * Under the app lock no other build is running, so it can go.
+ */
+async function removeAbandonedBuilds(paths: AppPaths, log: Logger): Promise<void> {
+  const dirs = await readdir(paths.builds).catch(() => [] as string[]);
+  await Promise.all(
+    dirs.map(async (dir) => {
+      const build = paths.build(dir);
+      if (await stat(path.join(build, ARTIFACT_FILE_NAME)).catch(() => undefined)) return;
+      log.info(`removing ${build}, left by a build that did not finish`);
+      await rm(build, { recursive: true, force: true });
+    }),
+  );
 }
 
 async function resolveSourceDir(dir: string): Promise<string> {

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
+import { Hop3Error, wrapError } from '../src/errors.js';
 
 // CommonJS module typed as an ES default export: `.default` is the factory either way.
 const ignore = dockerignore.default;
@@ -19,8 +20,21 @@ export interface SourceEntry {
   linkTarget?: string;
 }
 
+/** A file-system failure reading the user's source, as a coded error naming the file. */
+function unreadable(error: unknown, file: string): Hop3Error {
+  return wrapError(error, 'BUILD_SOURCE_UNREADABLE', `Cannot read ${file}`, 'Check that hop3 may read every file of the app (permissions, broken mounts), or exclude it with [build] ignore in hop3.toml.', { file });
+}
+
 /** Entries of a source tree in a stable order, minus excludes (dockerignore syntax). */
 export async function listSourceTree(root: string, extraExcludes: readonly string[] = []): Promise<SourceEntry[]> {
+  try {
+    return await walkSourceTree(root, extraExcludes);
+  } catch (error) {
+    throw unreadable(error, (error as NodeJS.ErrnoException).path ?? root);
+  }
+}
+
+async function walkSourceTree(root: string, extraExcludes: readonly string[]): Promise<SourceEntry[]> {
   const filter = ignore({ ignorecase: false }).add([...HOP3_EXCLUDES, ...extraExcludes]);
   const entries: SourceEntry[] = [];
   const walk = async (relDir: string): Promise<void> => {
@@ -49,7 +63,12 @@ export async function digestSourceTree(root: string, entries: readonly SourceEnt
   for (const entry of entries) {
     hash.update(`${entry.type}\0${entry.path}\0${entry.mode & 0o111 ? 'x' : '-'}\0${entry.linkTarget ?? ''}\0`);
     if (entry.type === 'file') {
-      for await (const chunk of createReadStream(path.join(root, entry.path))) hash.update(chunk as Buffer);
+      const file = path.join(root, entry.path);
+      try {
+        for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      } catch (error) {
+        throw unreadable(error, file);
+      }
       hash.update('\0');
     }
   }
@@ -58,11 +77,19 @@ export async function digestSourceTree(root: string, entries: readonly SourceEnt
 
 /** Copy the (filtered) source entries into `target`: builds never touch the user's directory. */
 export async function copySourceTree(sourceDir: string, entries: readonly SourceEntry[], target: string): Promise<void> {
-  await mkdir(target, { recursive: true });
-  for (const entry of entries) {
-    const to = path.join(target, entry.path);
-    if (entry.type === 'dir') await mkdir(to, { recursive: true, mode: entry.mode });
-    else if (entry.type === 'symlink') await symlink(entry.linkTarget!, to);
-    else await copyFile(path.join(sourceDir, entry.path), to);
+  let current = target;
+  try {
+    await mkdir(target, { recursive: true });
+    for (const entry of entries) {
+      const to = path.join(target, entry.path);
+      current = to;
+      if (entry.type === 'dir') await mkdir(to, { recursive: true, mode: entry.mode });
+      else if (entry.type === 'symlink') await symlink(entry.linkTarget!, to);
+      else await copyFile(path.join(sourceDir, entry.path), to);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' && (error as NodeJS.ErrnoException).path?.startsWith(sourceDir)) throw unreadable(error, (error as NodeJS.ErrnoException).path!);
+    throw wrapError(error, 'BUILD_COPY_FAILED', `Cannot copy the source to ${current}`, code === 'ENOSPC' || code === 'EDQUOT' ? `The disk holding HOP3_HOME is full: free space, or point HOP3_HOME elsewhere. The previous build and release are untouched.` : 'Check that HOP3_HOME is writable. The previous build and release are untouched.', { file: current });
   }
 }

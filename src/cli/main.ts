@@ -59,6 +59,13 @@ function program(setExit: (code: number) => void): Command {
     .action(action(() => import('./commands/status.js')));
 
   cli
+    .command('releases')
+    .argument('<app>')
+    .description('the app\'s numbered releases, oldest first; * marks the live one')
+    .option('--json', 'machine-readable output')
+    .action(action(() => import('./commands/releases.js')));
+
+  cli
     .command('logs')
     .argument('<app>')
     .description('show worker logs')

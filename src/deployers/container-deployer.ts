@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
 import { createDockerClient, daemonVersion, type DockerClient } from '../engines/docker-client.js';
 import { extraLabels, LABELS } from '../engines/labels.js';
 import type { Artifact } from '../artifact/artifact-file.js';
-import { Hop3Error, tail, withOutputTail } from '../errors.js';
+import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { RunState, WorkerRecord } from '../state/run-state.js';
-import { runState, selectWorkers, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type WorkerStatus } from './deployer.js';
+import type { RunState, WorkerRecord } from '../state/releases.js';
+import { selectWorkers, type Started, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type WorkerStatus } from './deployer.js';
 import { containerLimits } from '../artifact/container-resources.js';
 import { decodeLogFrames, LogFrames } from './log-frames.js';
 import { forHttpAnswer, waitForWorkers } from './readiness.js';
@@ -23,7 +24,7 @@ export class ContainerDeployer implements Deployer {
   /** The daemon client: injected, else one for DOCKER_HOST of each call's environment. */
   constructor(private readonly engines: DeployerEngines = {}) {}
 
-  async deploy(artifact: Artifact, options: DeployOptions): Promise<RunState> {
+  async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const docker = await this.connect(options.env);
     const imagePath = await imageSearchPath(docker, artifact.location);
     const env = (worker: string) => containerEnv(artifact, worker, options.port, imagePath);
@@ -32,6 +33,7 @@ export class ContainerDeployer implements Deployer {
       [LABELS.app]: options.paths.app,
       [LABELS.worker]: worker,
       [LABELS.buildId]: artifact.build_id,
+      [LABELS.release]: String(options.release),
     });
     const workingDir = artifact.runtime.working_dir || undefined;
     const limits = containerLimits(artifact);
@@ -46,7 +48,7 @@ export class ContainerDeployer implements Deployer {
     try {
       for (const [name, command] of Object.entries(artifact.runtime.workers)) {
         const port = `${options.port}/tcp`;
-        const container = await docker.createContainer({
+        const container = await createContainer(docker, name, {
           name: `hop3-${options.paths.app}-${name}-${randomBytes(3).toString('hex')}`,
           Image: artifact.location,
           Cmd: ['/bin/sh', '-c', command],
@@ -63,7 +65,10 @@ export class ContainerDeployer implements Deployer {
           },
         });
         started.push({ name, id: container.id });
-        await container.start();
+        await options.record({ name, id: container.id });
+        await container.start().catch((error: unknown) => {
+          throw wrapError(error, 'DEPLOY_CONTAINER_START_FAILED', `The engine could not start worker ${name} from ${artifact.location}`, 'Check that the image has /bin/sh and the working directory the artifact names; the engine\'s reason is above.');
+        });
         options.log.info(`started ${name} (container ${container.id.slice(0, 12)})`);
       }
       const url = await waitForWorkers(artifact, options, {
@@ -78,7 +83,7 @@ export class ContainerDeployer implements Deployer {
         // docker-proxy accepts TCP before the app listens: only an HTTP answer proves it is up.
         listening: forHttpAnswer,
       });
-      return runState({ deployer: this.name, artifact, options, url, workers: started });
+      return { url, workers: started };
     } catch (error) {
       const tails = await Promise.all(started.map(async (w) => `[${w.name}]\n${await containerLogTail(docker, w.id, 15)}`));
       await Promise.all(started.map((w) => removeContainer(docker, w.id)));
@@ -105,6 +110,9 @@ export class ContainerDeployer implements Deployer {
         log.info(`stopped ${worker.name} (container ${worker.id.slice(0, 12)})`);
       }),
     );
+    // A hop3 killed between creating a container and recording it leaves one only its labels name.
+    const orphans = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.app}=${state.app}`, `${LABELS.release}=${state.release}`] }) });
+    await Promise.all(orphans.filter((c) => !state.workers.some((w) => w.id === c.Id)).map((c) => removeContainer(docker, c.Id)));
     if (refused.length > 0) {
       throw new Hop3Error('DEPLOY_WORKER_UNTRUSTED', `Refused to stop containers of ${state.app} that hop3 did not start (${refused.join('; ')}).`, {
         hint: 'The run state was changed outside hop3 or is stale. Those containers were left alone; check them with docker ps.',
@@ -234,6 +242,15 @@ async function containerLogTail(docker: DockerClient, id: string, lines: number)
     .logs({ stdout: true, stderr: true, follow: false, tail: lines })
     .catch(() => Buffer.alloc(0));
   return decodeLogFrames(buffer).replace(/\n$/, '');
+}
+
+/** Create a worker's container; the engine refusing (bad image config, name clash) is a coded error. */
+async function createContainer(docker: DockerClient, worker: string, spec: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+  try {
+    return await docker.createContainer(spec);
+  } catch (error) {
+    throw wrapError(error, 'DEPLOY_CONTAINER_START_FAILED', `The engine refused to create worker ${worker} from ${spec.Image}`, 'Check the image and the artifact\'s runtime; the engine\'s reason is above.');
+  }
 }
 
 /** Stop and remove; a container that is already gone is fine. */

@@ -3,7 +3,7 @@ import type { DockerClient } from '../engines/docker-client.js';
 import { Hop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AppPaths } from '../state/hop3-home.js';
-import type { RunState, WorkerRecord } from '../state/run-state.js';
+import type { RunState, WorkerRecord } from '../state/releases.js';
 
 /** What the registry hands to the deployer it constructs: engine clients a test may replace. */
 export interface DeployerEngines {
@@ -19,8 +19,21 @@ export interface DeployerContext {
 
 export interface DeployOptions extends DeployerContext {
   paths: AppPaths;
-  /** The app's public port (for targets that publish on this host: 127.0.0.1:port). */
+  /** The release being started (labels, log lines). */
+  release: number;
+  /** Where the web worker listens (targets that publish on this host: 127.0.0.1:port). */
   port: number;
+  /**
+   * Persist a worker record as soon as it exists — before its process or container starts (with what
+   * will identify it) and again once started — so a hop3 killed mid-deploy leaves a true record.
+   */
+  record(worker: WorkerRecord): Promise<void>;
+}
+
+/** What a successful start gives the release record. */
+export interface Started {
+  url: string | null;
+  workers: WorkerRecord[];
 }
 
 export interface WorkerStatus extends WorkerRecord {
@@ -43,25 +56,12 @@ export interface Deployer {
   /** `host`: workers listen on 127.0.0.1:<port> of this machine, so hop3 checks that port first. */
   readonly publishes: 'host';
   /** Start the artifact's workers; on failure, what was started is stopped before the error is thrown. */
-  deploy(artifact: Artifact, options: DeployOptions): Promise<RunState>;
+  deploy(artifact: Artifact, options: DeployOptions): Promise<Started>;
   /** Stop every worker of that run; workers already gone are fine. */
   stop(state: RunState, ctx: DeployerContext): Promise<void>;
   status(state: RunState, ctx: DeployerContext): Promise<WorkerStatus[]>;
   /** Write the last lines of each worker's log; with `follow`, keep writing until the signal aborts. */
   logs(state: RunState, options: LogOptions): Promise<void>;
-}
-
-/** The record of a successful start, the same for every deployer. */
-export function runState(started: { deployer: string; artifact: Artifact; options: DeployOptions; url: string | null; workers: WorkerRecord[] }): RunState {
-  return {
-    app: started.options.paths.app,
-    deployer: started.deployer,
-    artifact: started.artifact,
-    port: started.options.port,
-    url: started.url,
-    started_at: new Date().toISOString(),
-    workers: started.workers,
-  };
 }
 
 /** The workers `logs --worker` asks for (all by default); an unknown name is an error listing the real ones. */

@@ -2,12 +2,12 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Artifact } from '../artifact/artifact-file.js';
-import { Hop3Error, tail, withOutputTail } from '../errors.js';
+import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
-import type { RunState, WorkerRecord } from '../state/run-state.js';
-import { runState, selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type WorkerStatus } from './deployer.js';
+import type { RunState, WorkerRecord } from '../state/releases.js';
+import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
 import { followFiles, readTail } from './log-files.js';
-import { checkGroup, spawnGroup, stopGroup, type GroupTrust, type SpawnedGroup } from './process-group.js';
+import { checkGroup, findMarkedGroups, newMarker, spawnGroup, stopGroup, type GroupIdentity, type SpawnedGroup } from './process-group.js';
 import { forPort, waitForWorkers } from './readiness.js';
 import { workerEnv } from './worker-env.js';
 
@@ -19,12 +19,22 @@ interface StartedWorker {
 }
 
 /** How a record's `handle` says which process group hop3 started: private to this deployer. */
-const GroupHandleSchema = z.object({ start_ticks: z.number().int().nonnegative(), marker: z.string().min(1) });
+const GroupHandleSchema = z.object({ start_ticks: z.number().int().nonnegative().optional(), marker: z.string().regex(/^[0-9a-f]{24}$/) });
 
-/** Trust in a recorded worker; a record without a well-formed handle is never signalled. */
-function trustOf(worker: WorkerRecord): GroupTrust {
+type Trust = { state: 'ours'; groups: GroupIdentity[] } | { state: 'gone' } | { state: 'refused'; reason: string };
+
+/**
+ * The groups of a recorded worker hop3 may signal. A record without a pid (hop3 died while starting it)
+ * is found by its marker alone; any other record must pass checkGroup. Never signalled otherwise.
+ */
+function trustOf(worker: WorkerRecord): Trust {
   const handle = GroupHandleSchema.safeParse(worker.handle);
-  return checkGroup({ id: worker.id, ...(handle.success ? { startTicks: handle.data.start_ticks, marker: handle.data.marker } : {}) });
+  if (worker.id === '' && handle.success) {
+    const groups = findMarkedGroups(handle.data.marker);
+    return groups.length > 0 ? { state: 'ours', groups } : { state: 'gone' };
+  }
+  const trust = checkGroup({ id: worker.id, ...(handle.success ? { startTicks: handle.data.start_ticks, marker: handle.data.marker } : {}) });
+  return trust.state === 'ours' ? { state: 'ours', groups: [trust.identity] } : trust;
 }
 
 /** Runs host paths and store paths (local and nix builds) as process groups on this host, detached, logging to the app's logs dir. */
@@ -32,7 +42,7 @@ export class ProcessDeployer implements Deployer {
   readonly name = 'process';
   readonly publishes = 'host';
 
-  async deploy(artifact: Artifact, options: DeployOptions): Promise<RunState> {
+  async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const { paths, log } = options;
     const cwd = artifact.runtime.working_dir || artifact.location;
     await Promise.all([paths.logs, paths.run, path.join(paths.data, 'tmp')].map((dir) => mkdir(dir, { recursive: true })));
@@ -47,8 +57,14 @@ export class ProcessDeployer implements Deployer {
           const logOffset = (await handle.stat()).size;
           await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id}): ${command}\n`);
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
-          const group = await spawnGroup(command, { cwd, env, logFd: handle.fd });
-          started.push({ record: { name, id: String(group.pid), handle: { start_ticks: group.ticks, marker: group.marker }, log: logFile }, group, logOffset });
+          const marker = newMarker();
+          await options.record({ name, id: '', handle: { marker }, log: logFile });
+          const group = await spawnGroup(command, { cwd, env, logFd: handle.fd, marker }).catch((error: unknown) => {
+            throw wrapError(error, 'DEPLOY_WORKER_START_FAILED', `Cannot start worker ${name} in ${cwd}`, (error as NodeJS.ErrnoException).code === 'ENOENT' ? `The working directory ${cwd} does not exist on this host: rebuild the app here, or run an artifact built on this host.` : 'Check the working directory and /bin/sh on this host.');
+          });
+          const record = { name, id: String(group.pid), handle: { start_ticks: group.ticks, marker }, log: logFile };
+          started.push({ record, group, logOffset });
+          await options.record(record);
           log.info(`started ${name} (pid ${group.pid})`);
         } finally {
           await handle.close();
@@ -63,7 +79,7 @@ export class ProcessDeployer implements Deployer {
         },
         listening: () => forPort('127.0.0.1', options.port),
       });
-      return runState({ deployer: this.name, artifact, options, url, workers: started.map((s) => s.record) });
+      return { url, workers: started.map((s) => s.record) };
     } catch (error) {
       await Promise.all(started.map(({ group }) => stopGroup(group, 3000)));
       throw withOutputTail(error, await startOutput(started));
@@ -80,7 +96,7 @@ export class ProcessDeployer implements Deployer {
           refused.push(`${worker.name}: ${trust.reason}`);
           return;
         }
-        if (trust.state === 'ours') await stopGroup(trust.identity);
+        if (trust.state === 'ours') await Promise.all(trust.groups.map((group) => stopGroup(group)));
         log.info(`stopped ${worker.name} (pid ${worker.id})`);
       }),
     );

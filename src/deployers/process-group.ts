@@ -84,6 +84,31 @@ export function checkGroup(record: { id: string; startTicks?: number | undefined
   return { state: 'ours', identity };
 }
 
+/**
+ * Groups whose processes carry `marker`: how a worker is found when hop3 died between starting it
+ * and recording its pid. Only a group every member of which carries the marker is returned.
+ */
+export function findMarkedGroups(marker: string): GroupIdentity[] {
+  const groups = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const pgrp = procStat(pid)?.pgrp;
+    if (pgrp !== undefined && pgrp > 1 && carriesMarker(pid, marker)) groups.add(pgrp);
+  }
+  const found: GroupIdentity[] = [];
+  for (const pgid of groups) {
+    const members = [pgid, ...groupMembers(pgid)].filter((pid) => procStat(pid)?.pgrp === pgid);
+    if (members.every((pid) => carriesMarker(pid, marker))) found.push({ pid: pgid, ticks: procStat(pgid)?.ticks ?? 0, marker });
+  }
+  return found;
+}
+
+/** A fresh marker for a worker about to start (recorded before the start, so a crash cannot lose it). */
+export function newMarker(): string {
+  return randomBytes(12).toString('hex');
+}
+
 export interface SpawnedGroup extends GroupIdentity {
   /** Set when the leader exits while this process still watches it. */
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -94,8 +119,8 @@ export interface SpawnedGroup extends GroupIdentity {
  * detached so it outlives hop3; the group id lets stop() reach its children too,
  * and the marker in its environment lets a later hop3 recognise it.
  */
-export function spawnGroup(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; logFd: number }): Promise<SpawnedGroup> {
-  const marker = randomBytes(12).toString('hex');
+export function spawnGroup(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; logFd: number; marker: string }): Promise<SpawnedGroup> {
+  const { marker } = options;
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: options.cwd,

@@ -5,6 +5,7 @@ export const LABELS = {
   app: 'io.hop3.app',
   worker: 'io.hop3.worker',
   buildId: 'io.hop3.build-id',
+  release: 'io.hop3.release',
 } as const;
 
 /**

@@ -13,7 +13,10 @@ export interface AppPaths {
   /** The newest successful build's artifact. */
   latestArtifact: string;
   run: string;
-  runState: string;
+  /** Release records, one file per deploy: `releases/000001.json`. */
+  releases: string;
+  /** The app's stable public port. */
+  portFile: string;
   logs: string;
   log(worker: string): string;
   /** Writable state for workers (the Nix store and images are read-only). */
@@ -49,7 +52,8 @@ export function appPaths(app: string, env: NodeJS.ProcessEnv = process.env): App
     gcroots: path.join(root, 'gcroots'),
     latestArtifact: path.join(root, 'BUILD_ARTIFACT.json'),
     run,
-    runState: path.join(run, 'state.json'),
+    releases: path.join(root, 'releases'),
+    portFile: path.join(run, 'port'),
     logs,
     log: (worker) => path.join(logs, `${worker}.log`),
     data: path.join(root, 'data'),

@@ -1,4 +1,4 @@
-import type { RunState } from '../../state/run-state.js';
+import type { Release } from '../../state/releases.js';
 import { resolveArtifact } from '../../app/resolve-artifact.js';
 import { runArtifact } from '../../deployers/deploy-app.js';
 import { cliContext, type CliContext } from '../context.js';
@@ -27,8 +27,8 @@ export async function run(target: string, flags: RunFlags): Promise<number> {
 }
 
 /** Report a started app; in the foreground, stay attached until Ctrl-C or the workers exit. */
-export async function started(state: RunState, flags: { foreground?: boolean }, ctx: CliContext): Promise<number> {
-  ctx.log.step(`${state.app} build ${state.artifact.build_id} is running${state.url ? ` at ${state.url}` : ''}`);
+export async function started(state: Release, flags: { foreground?: boolean }, ctx: CliContext): Promise<number> {
+  ctx.log.step(`${state.app} release ${state.release} (build ${state.artifact.build_id}) is live${state.url ? ` at ${state.url}` : ''}`);
   if (state.url) process.stdout.write(`${state.url}\n`);
   if (!flags.foreground) {
     ctx.log.info(`logs: hop3 logs ${state.app} -f    stop: hop3 stop ${state.app}`);
