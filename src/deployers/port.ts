@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
-import { Hop3Error } from '../errors.js';
+import { Hop3Error, wrapError } from '../errors.js';
 import { AppNameSchema } from '../artifact/schema.js';
 import { appPaths, hop3Home, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases } from '../state/releases.js';
@@ -57,8 +57,12 @@ export async function claimPort(paths: AppPaths, env: NodeJS.ProcessEnv, options
 }
 
 async function writePort(paths: AppPaths, port: number): Promise<void> {
-  await mkdir(paths.run, { recursive: true });
-  await writeFileAtomic(paths.portFile, `${port}\n`);
+  try {
+    await mkdir(paths.run, { recursive: true });
+    await writeFileAtomic(paths.portFile, `${port}\n`);
+  } catch (error) {
+    throw wrapError(error, 'STATE_WRITE_FAILED', `Cannot record port ${port} of ${paths.app} in ${paths.portFile}`, 'Check that HOP3_HOME is writable and its disk is not full; nothing was started or stopped.', { file: paths.portFile });
+  }
 }
 
 /** Another app of this HOP3_HOME with a starting or live release on `port`. */

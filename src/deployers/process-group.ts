@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { procStat } from '../process/proc-stat.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Environment variable carrying a worker's random marker: how hop3 recognises a group it started. */
@@ -18,23 +19,6 @@ export interface GroupIdentity {
 /** ours: safe to signal. gone: nothing of it is left. refused: something else answers to that id. */
 export type GroupTrust = { state: 'ours'; identity: GroupIdentity } | { state: 'gone' } | { state: 'refused'; reason: string };
 
-interface ProcStat {
-  pgrp: number;
-  ticks: number;
-}
-
-function procStat(pid: number): ProcStat | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pgrp = Number(fields[2]);
-    const ticks = Number(fields[19]);
-    return Number.isInteger(pgrp) && Number.isInteger(ticks) ? { pgrp, ticks } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function carriesMarker(pid: number, marker: string): boolean {
   try {
     return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${MARKER_VARIABLE}=${marker}`);
@@ -43,13 +27,14 @@ function carriesMarker(pid: number, marker: string): boolean {
   }
 }
 
-/** Live members of process group `pgid` other than its leader (the leader may have exited before them). */
+/** Living (not zombie) members of process group `pgid` other than its leader (the leader may have exited before them). */
 function groupMembers(pgid: number): number[] {
   const members: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
-    if (pid !== pgid && procStat(pid)?.pgrp === pgid) members.push(pid);
+    const stat = procStat(pid);
+    if (pid !== pgid && stat?.pgrp === pgid && stat.state !== 'Z') members.push(pid);
   }
   return members;
 }
@@ -70,7 +55,7 @@ export function checkGroup(record: { id: string; startTicks?: number | undefined
   }
   const identity = { pid, ticks, marker };
   const leader = procStat(pid);
-  if (leader && leader.ticks === ticks) {
+  if (leader && leader.ticks === ticks && leader.state !== 'Z') {
     if (leader.pgrp !== pid) return { state: 'refused', reason: `pid ${pid} does not lead its own process group` };
     if (!carriesMarker(pid, marker)) return { state: 'refused', reason: `pid ${pid} does not carry the marker hop3 gave its worker` };
     return { state: 'ours', identity };
@@ -145,21 +130,29 @@ export function spawnGroup(command: string, options: { cwd: string; env: NodeJS.
   });
 }
 
+/** How long a SIGKILLed group may take to vanish before stop gives up waiting (a D-state process can). */
+const KILL_WAIT_MS = 5000;
+
 /** SIGTERM the group, then SIGKILL whatever is left after `graceMs`. Only for an identity checkGroup accepted. */
 export async function stopGroup(identity: GroupIdentity, graceMs = 10_000): Promise<void> {
   if (!signalGroup(identity.pid, 'SIGTERM')) return;
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await sleep(50);
-    if (!signalGroup(identity.pid, 0)) return;
+    if (!groupAlive(identity.pid)) return;
   }
   signalGroup(identity.pid, 'SIGKILL');
-  while (signalGroup(identity.pid, 0)) await sleep(20);
+  const killDeadline = Date.now() + KILL_WAIT_MS;
+  while (groupAlive(identity.pid) && Date.now() < killDeadline) await sleep(20);
 }
 
-/** True while group `pid` has a member. */
+/** True while group `pid` has a living member; zombies (exited, waiting for their parent to reap them) do not count. */
 export function groupAlive(pid: number): boolean {
-  return signalGroup(pid, 0);
+  if (!signalGroup(pid, 0)) return false;
+  return [pid, ...groupMembers(pid)].some((member) => {
+    const stat = procStat(member);
+    return stat !== undefined && stat.pgrp === pid && stat.state !== 'Z';
+  });
 }
 
 /** Signal group `pid`; false when it has no member left. A pid ≤ 1 would mean "every process": never. */

@@ -1,15 +1,20 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { Hop3Error } from '../errors.js';
+import { procStat } from '../process/proc-stat.js';
 import type { AppPaths } from './hop3-home.js';
 
-/** A holder that stops refreshing the lock (killed, or stopped) loses it after this long. */
+/** A holder that stops refreshing the lock (stopped, or on a frozen machine) loses it after this long. */
 const STALE_MS = 5000;
+/** How long a command waits for another hop3 to finish with the app. */
+const WAIT_MS = 120_000;
 
 /**
- * Serialise builds/deploys/stops of one app across hop3 processes. A lock left by a killed hop3 is
- * taken over once stale; a holder that wakes up after losing its lock (SIGSTOP, then SIGCONT) gets
- * STATE_LOCK_LOST from this call instead of going on as if it still held it.
+ * Serialise builds/deploys/stops of one app across hop3 processes. A lock whose holder is dead
+ * (killed hop3) is taken over at once; one that stopped refreshing goes stale after 5 s. A holder
+ * that wakes up after losing its lock (SIGSTOP, then SIGCONT) gets STATE_LOCK_LOST from this call
+ * instead of going on as if it still held it.
  */
 export async function withAppLock<T>(paths: AppPaths, fn: () => Promise<T>): Promise<T> {
   await mkdir(paths.root, { recursive: true });
@@ -18,29 +23,64 @@ export async function withAppLock<T>(paths: AppPaths, fn: () => Promise<T>): Pro
     lost = reject;
   });
   lockLost.catch(() => {}); // observed through the race below, or not at all once fn has settled
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(paths.root, {
-      lockfilePath: paths.lock,
-      stale: STALE_MS,
-      retries: { retries: 120, minTimeout: 100, maxTimeout: 500 },
-      onCompromised: (error) =>
-        lost(
-          new Hop3Error('STATE_LOCK_LOST', `Lost the lock of ${paths.app} (${error.message}): another hop3 took it over while this one was not running.`, {
-            cause: error,
-            hint: `This command stopped without finishing. Check \`hop3 status ${paths.app}\`, then run it again.`,
-          }),
-        ),
-    });
-  } catch (error) {
-    throw new Hop3Error('STATE_LOCKED', `App ${paths.app} is busy: another hop3 command holds ${paths.lock}.`, {
-      cause: error,
-      hint: 'Wait for the other build/run/stop to finish, then try again. A lock left by a killed hop3 is taken over after 5 s.',
-    });
-  }
+  const release = await acquire(paths, (error) =>
+    lost(
+      new Hop3Error('STATE_LOCK_LOST', `Lost the lock of ${paths.app} (${error.message}): another hop3 took it over while this one was not running.`, {
+        cause: error,
+        hint: `This command stopped without finishing. Check \`hop3 status ${paths.app}\`, then run it again.`,
+      }),
+    ),
+  );
   try {
     return await Promise.race([fn(), lockLost]);
   } finally {
     await release().catch(() => {});
   }
+}
+
+async function acquire(paths: AppPaths, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
+  const deadline = Date.now() + WAIT_MS;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      const release = await lockfile.lock(paths.root, { lockfilePath: paths.lock, stale: STALE_MS, retries: 0, onCompromised });
+      await writeFile(ownerFile(paths.lock), JSON.stringify({ pid: process.pid, ticks: procStat(process.pid)?.ticks })).catch(() => {});
+      return async () => {
+        await rm(ownerFile(paths.lock), { force: true }); // first, so no one reads a finished holder as a dead one
+        await release();
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) {
+        throw new Hop3Error('STATE_LOCKED', `App ${paths.app} is busy: another hop3 command holds ${paths.lock}.`, {
+          cause: error,
+          hint: 'Wait for the other build/run/stop to finish, then try again.',
+        });
+      }
+      if (await holderIsDead(paths.lock)) await takeOver(paths.lock);
+      else await sleep(wait);
+    }
+  }
+}
+
+/** Beside the lock dir (proper-lockfile removes it with rmdir, so it must stay empty). */
+const ownerFile = (lock: string) => `${lock}.owner`;
+
+/** The lock's holder recorded itself beside it; a holder that no longer exists (same pid, same start time) is dead. */
+async function holderIsDead(lock: string): Promise<boolean> {
+  const owner = await readFile(ownerFile(lock), 'utf8')
+    .then((text) => JSON.parse(text) as { pid?: unknown; ticks?: unknown })
+    .catch(() => undefined);
+  if (!owner || typeof owner.pid !== 'number') return false; // being taken or released right now: wait
+  const stat = procStat(owner.pid);
+  return stat === undefined || stat.ticks !== owner.ticks;
+}
+
+/** Move the dead holder's lock aside (atomic: of two contenders, one wins) and remove it. */
+async function takeOver(lock: string): Promise<void> {
+  const aside = `${lock}.dead-${process.pid}-${Date.now()}`;
+  try {
+    await rename(lock, aside);
+  } catch {
+    return; // another contender took it first
+  }
+  await rm(aside, { recursive: true, force: true });
 }
