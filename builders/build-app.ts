@@ -3,6 +3,7 @@ import path from 'node:path';
 import { checkArtifactTarget, parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
 import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
 import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
+import { notActedOnWarning } from '../src/config/app-settings.js';
 import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { mergeManifest, type Manifest } from '../src/manifest/merge-manifest.js';
@@ -44,11 +45,13 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const { name: builderName, where } = chosenBuilder(request, config);
   const paths = appPaths(appName, request.env);
   const log = request.log;
+  const unacted = notActedOnWarning(config.settings);
+  if (unacted) log.warn(unacted);
   // Independent reads of the source and of hop3 itself: done together, they cost the longest one.
   const [builder, detection, { sourceEntries, sourceDigest }] = await Promise.all([
     loadBuilder(builderName, { env: request.env }, where),
     detectToolchain(config),
-    listSourceTree(sourceDir, config.toml?.parsed.build?.ignore ?? []).then(async (entries) => ({ sourceEntries: entries, sourceDigest: await digestSourceTree(sourceDir, entries) })),
+    listSourceTree(sourceDir, config.settings.build.ignore).then(async (entries) => ({ sourceEntries: entries, sourceDigest: await digestSourceTree(sourceDir, entries) })),
   ]);
   log.step(`building ${appName} from ${sourceDir} (${builderName} builder, ${detection.toolchain.name} toolchain: ${detection.reason})`);
   const choice = await detection.toolchain.describe?.(config);
@@ -95,7 +98,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
           source_digest: `sha256:${sourceDigest}`,
           toolchain_reason: detection.reason,
           provenance: manifest.provenance,
-          ...(config.toml?.parsed.deploy?.target ? { deploy_target: config.toml.parsed.deploy.target } : {}),
+          ...(config.settings.deploy.target ? { deploy_target: config.settings.deploy.target } : {}),
         },
       },
       `artifact of ${appName}`,
@@ -111,12 +114,12 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   });
 }
 
-/** --builder, else `[build] builder` (auto = local), else local; `where` names the source for errors. */
+/** --builder, else `[build] builder` or `[app] builder` (auto = local), else local; `where` names the source for errors. */
 function chosenBuilder(request: BuildRequest, config: AppConfig): { name: string; where: string } {
   if (request.builder !== undefined) return { name: request.builder, where: '--builder' };
-  const configured = config.toml?.parsed.build?.builder;
-  if (configured === undefined || configured === 'auto') return { name: 'local', where: 'default builder' };
-  return { name: configured, where: `${config.toml!.file}: [build] builder` };
+  const configured = config.settings.build.builder;
+  if (configured === undefined) return { name: 'local', where: 'default builder' };
+  return { name: configured.name, where: `${config.settings.file}: ${configured.key}` };
 }
 
 /**

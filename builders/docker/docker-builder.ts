@@ -49,7 +49,7 @@ export class DockerBuilder implements Builder {
       resolveDockerfile(ctx, entries),
     ]);
     const baseImageIds = await inspectBaseImages(docker, dockerfile.baseImages);
-    const target = ctx.config.toml?.parsed.docker?.target;
+    const { target } = ctx.config.settings.docker;
 
     const buildId = createHash('sha256')
       .update(
@@ -132,14 +132,13 @@ export class DockerBuilder implements Builder {
 
 /** `[docker] memory` / `cpus`, recorded for the container deployer (the artifact is all it reads). */
 function containerResources(ctx: BuildContext): { resources?: ContainerResources } {
-  const { memory, cpus } = ctx.config.toml?.parsed.docker ?? {};
-  if (memory === undefined && cpus === undefined) return {};
-  return { resources: { ...(memory !== undefined ? { memory_bytes: memory } : {}), ...(cpus !== undefined ? { nano_cpus: Math.round(cpus * 1e9) } : {}) } };
+  const { memoryBytes, cpus } = ctx.config.settings.docker;
+  if (memoryBytes === undefined && cpus === undefined) return {};
+  return { resources: { ...(memoryBytes !== undefined ? { memory_bytes: memoryBytes } : {}), ...(cpus !== undefined ? { nano_cpus: Math.round(cpus * 1e9) } : {}) } };
 }
 
 function namesWorkers(ctx: BuildContext): boolean {
-  const run = ctx.config.toml?.parsed.run;
-  return Object.keys(ctx.config.procfile?.parsed.workers ?? {}).length > 0 || run?.start !== undefined || Object.keys(run?.workers ?? {}).length > 0;
+  return Object.keys(ctx.config.procfile?.parsed.workers ?? {}).length > 0 || Object.keys(ctx.config.settings.run.workers).length > 0;
 }
 
 function shellQuote(arg: string): string {

@@ -34,20 +34,20 @@ export interface ResolvedDockerfile {
  * HOP3_DOCKER_BUILD_IMAGE > the base image.
  */
 export async function resolveDockerfile(ctx: BuildContext, entries: readonly SourceEntry[]): Promise<ResolvedDockerfile> {
-  const docker = ctx.config.toml?.parsed.docker;
-  const userArgs = docker?.['build-args'] ?? {};
-  const chosenBase = ctx.baseImage || docker?.['base-image'] || ctx.env.HOP3_DOCKER_BASE_IMAGE || undefined;
-  const chosenBuild = docker?.['build-image'] || ctx.env.HOP3_DOCKER_BUILD_IMAGE || undefined;
+  const docker = ctx.config.settings.docker;
+  const userArgs = docker.buildArgs;
+  const chosenBase = ctx.baseImage || docker.baseImage || ctx.env.HOP3_DOCKER_BASE_IMAGE || undefined;
+  const chosenBuild = docker.buildImage || ctx.env.HOP3_DOCKER_BUILD_IMAGE || undefined;
 
   // Looked up before .dockerignore: a Dockerfile may well list itself there.
-  const own = docker?.dockerfile ?? (ctx.sourceEntries.some((e) => e.path === 'Dockerfile' && e.type === 'file') ? 'Dockerfile' : undefined);
+  const own = docker.dockerfile ?? (ctx.sourceEntries.some((e) => e.path === 'Dockerfile' && e.type === 'file') ? 'Dockerfile' : undefined);
   if (own !== undefined) {
     const file = contextPath(ctx.sourceDir, own);
     const text = await readFile(path.join(ctx.sourceDir, file), 'utf8').catch((error: NodeJS.ErrnoException) => {
       throw new Hop3Error('BUILD_DOCKER_DOCKERFILE_MISSING', `Cannot read the Dockerfile ${path.join(ctx.sourceDir, file)}: ${error.message}`, {
         file,
         cause: error,
-        hint: docker?.dockerfile ? 'Fix [docker] dockerfile in hop3.toml (a path inside the app directory).' : 'Check the file permissions.',
+        hint: docker.dockerfile ? 'Fix [docker] dockerfile in hop3.toml (a path inside the app directory).' : 'Check the file permissions.',
       });
     });
     // Only images the user asked for: an own Dockerfile opts in with `ARG BASE_IMAGE` / `ARG BUILD_IMAGE`.

@@ -9,7 +9,7 @@ export const generic: Toolchain = {
   async detect(config) {
     if (config.procfile) return `${config.procfile.file} found`;
     // An app that brings its own Nix expression or Dockerfile needs no language toolchain.
-    const dockerfile = config.toml?.parsed.docker?.dockerfile;
+    const { dockerfile } = config.settings.docker;
     if (dockerfile) return `[docker] dockerfile = ${dockerfile}`;
     const ownBuild = await firstExisting(config.dir, [...NIX_FILES, 'Dockerfile']);
     return ownBuild && `${ownBuild} found`;

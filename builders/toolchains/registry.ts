@@ -17,16 +17,17 @@ export interface Detection {
 }
 
 export async function detectToolchain(config: AppConfig): Promise<Detection> {
-  const named = config.toml?.parsed.build?.toolchain;
+  const { file, build } = config.settings;
+  const named = build.toolchain;
   if (named) {
     const toolchain = TOOLCHAINS.find((t) => t.name === named);
     if (!toolchain) {
-      throw new Hop3Error('CONFIG_UNKNOWN_TOOLCHAIN', `${config.toml!.file}: [build] toolchain = "${named}" is not supported.`, {
-        file: config.toml!.file,
+      throw new Hop3Error('CONFIG_UNKNOWN_TOOLCHAIN', `${file}: [build] toolchain = "${named}" is not supported.`, {
+        ...(file ? { file } : {}),
         hint: `Use one of: ${TOOLCHAINS.map((t) => t.name).join(', ')}.`,
       });
     }
-    return { toolchain, reason: `[build] toolchain = "${named}" in ${config.toml!.file}`, declined: [] };
+    return { toolchain, reason: `[build] toolchain = "${named}" in ${file}`, declined: [] };
   }
   if (config.procfile?.parsed.staticDir) return { toolchain: staticSite, reason: `${config.procfile.file} has a static: line`, declined: [] };
   const declined: string[] = [];

@@ -28,14 +28,11 @@ export interface StaticPlan {
  * the first of PUBLIC_DIRS holding an index.html, else the app root.
  */
 export async function staticPlan(config: AppConfig): Promise<StaticPlan> {
-  const toml = config.toml?.parsed;
-  const tomlFile = config.toml?.file;
-  if (toml?.static && Object.keys(toml.static).length > 0) return { mounts: toml.static, reason: `[static] in ${tomlFile}` };
-  if (toml?.run?.static && Object.keys(toml.run.static).length > 0) return { mounts: toml.run.static, reason: `[run] static in ${tomlFile}` };
+  const { file, static: declared, build } = config.settings;
+  if (declared) return { mounts: declared.mounts, reason: `${declared.key} in ${file}` };
   const procfileDir = config.procfile?.parsed.staticDir;
   if (procfileDir) return { mounts: { '/': procfileDir }, reason: `static: in ${config.procfile!.file}` };
-  const staticDir = toml?.build?.['static-dir'];
-  if (staticDir) return { mounts: { '/': staticDir }, reason: `[build] static-dir in ${tomlFile}` };
+  if (build.staticDir) return { mounts: { '/': build.staticDir }, reason: `[build] static-dir in ${file}` };
   const found = await publicDir(config.dir);
   if (found) return { mounts: { '/': found }, reason: `${found}/index.html found` };
   return { mounts: { '/': '.' }, reason: `no ${PUBLIC_DIRS.join(', ')} folder with an index.html` };
@@ -57,7 +54,7 @@ export const staticSite: Toolchain = {
 
   async detect(config) {
     if (config.procfile?.parsed.staticDir) return `${config.procfile.file} has a static: line`;
-    const staticDir = config.toml?.parsed.build?.['static-dir'];
+    const { staticDir } = config.settings.build;
     if (staticDir) return `[build] static-dir = ${staticDir}`;
     if (await exists(config.dir, 'index.html')) return 'index.html found';
     // A bare built site (only dist/index.html, say); a Procfile or an own Dockerfile/Nix file makes it generic's.

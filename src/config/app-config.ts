@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Hop3Error } from '../errors.js';
-import { parseHop3Toml, type Hop3Toml } from './hop3-toml.js';
+import { defaultSettings, parseAppSettings, type AppSettings } from './app-settings.js';
 import { parseProcfile, type Procfile } from './procfile.js';
 
 export interface ConfigFile<T> {
@@ -10,23 +10,23 @@ export interface ConfigFile<T> {
   parsed: T;
 }
 
-/** What the app says about itself: its Procfile and hop3.toml, when present. */
+/** What the app says about itself: its Procfile when present, and its hop3.toml as settings (defaults without one). */
 export interface AppConfig {
   dir: string;
   procfile?: ConfigFile<Procfile>;
-  toml?: ConfigFile<Hop3Toml>;
+  settings: AppSettings;
 }
 
 /** Hop3 looks in `hop3/` first, then at the app root. */
 const candidates = (name: string) => [path.join('hop3', name), name];
 
 export async function loadAppConfig(dir: string): Promise<AppConfig> {
-  const config: AppConfig = { dir };
-  const procfile = await readFirst(dir, candidates('Procfile'));
-  if (procfile) config.procfile = { file: procfile.file, parsed: parseProcfile(procfile.text, procfile.file) };
-  const toml = await readFirst(dir, candidates('hop3.toml'));
-  if (toml) config.toml = { file: toml.file, parsed: parseHop3Toml(toml.text, toml.file) };
-  return config;
+  const [procfile, toml] = await Promise.all([readFirst(dir, candidates('Procfile')), readFirst(dir, candidates('hop3.toml'))]);
+  return {
+    dir,
+    ...(procfile ? { procfile: { file: procfile.file, parsed: parseProcfile(procfile.text, procfile.file) } } : {}),
+    settings: toml ? parseAppSettings(toml.text, toml.file) : defaultSettings(),
+  };
 }
 
 async function readFirst(dir: string, files: string[]): Promise<{ file: string; text: string } | undefined> {

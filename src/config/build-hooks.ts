@@ -8,11 +8,11 @@ export interface BuildHooks {
 }
 
 export function buildHooks(config: AppConfig): BuildHooks {
-  const build = config.toml?.parsed.build ?? {};
+  const { build } = config.settings;
   const hooks = config.procfile?.parsed.hooks ?? {};
   return {
-    before: build['before-build'] ?? (hooks.prebuild ? [hooks.prebuild] : []),
-    build: build.build ?? [],
-    after: build['after-build'] ?? (hooks.postbuild ? [hooks.postbuild] : []),
+    before: build.beforeBuild ?? (hooks.prebuild ? [hooks.prebuild] : []),
+    build: build.build,
+    after: build.afterBuild ?? (hooks.postbuild ? [hooks.postbuild] : []),
   };
 }

@@ -20,7 +20,8 @@ export interface Procfile {
   lines: Record<string, number>;
 }
 
-const NAME = /^[A-Za-z0-9_-]+$/;
+/** Process names: they name log files and go into commands, so no shell metacharacters. */
+export const WORKER_NAME = /^[A-Za-z0-9_-]+$/;
 const CRON_FIELD = /^(\*|\d+|\*\/\d+)$/;
 
 /**
@@ -43,7 +44,7 @@ export function parseProcfile(text: string, file = 'Procfile'): Procfile {
     if (colon <= 0) fail(colon === 0 ? 'missing process name before ":"' : 'expected `name: command`');
     const name = line.slice(0, colon).trim();
     const command = line.slice(colon + 1).trim();
-    if (!NAME.test(name)) fail(`invalid process name ${JSON.stringify(name)} (letters, digits, "_" and "-")`);
+    if (!WORKER_NAME.test(name)) fail(`invalid process name ${JSON.stringify(name)} (letters, digits, "_" and "-")`);
     if (command === '') fail(`empty command for ${name}`);
     result.lines[name] = lineNo;
     if (name === 'cron') {

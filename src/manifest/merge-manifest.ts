@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DEFAULT_HEALTHCHECK_TIMEOUT, type RuntimeConfig } from '../artifact/schema.js';
 import type { AppConfig } from '../config/app-config.js';
-import { envFromToml } from '../config/hop3-toml.js';
+import type { AppSettings } from '../config/app-settings.js';
 import { isWebWorker } from '../config/procfile.js';
 import type { RuntimeDefaults } from './runtime-defaults.js';
 
@@ -48,7 +48,7 @@ export function mergeManifest({ config, defaults, workingDir, adaptWorker }: Man
   const warnings: string[] = [];
   const layers: Layer[] = [toolchainLayer(defaults)];
   if (config.procfile) layers.push(procfileLayer(config, warnings));
-  if (config.toml) layers.push(tomlLayer(config));
+  if (config.settings.file) layers.push(tomlLayer(config.settings));
 
   const provenance: Record<string, Provenance> = {};
   const runtime: RuntimeConfig = {
@@ -123,21 +123,15 @@ function procfileLayer(config: AppConfig, warnings: string[]): Layer {
   };
 }
 
-function tomlLayer(config: AppConfig): Layer {
-  const { file, parsed } = config.toml!;
-  const run = parsed.run ?? {};
-  const workers: Record<string, string> = {};
-  if (run.start) workers.web = run.start.join(' && ');
-  Object.assign(workers, run.workers ?? {}); // Hop3 applies [run.workers] last: a `web` key there beats `start`
-  const staticPaths = parsed.static && Object.keys(parsed.static).length > 0 ? parsed.static : run.static;
-  const healthcheckPath = parsed.healthcheck?.path ?? run.healthcheck;
+function tomlLayer(settings: AppSettings): Layer {
+  const { run, health } = settings;
   return {
-    origin: { source: 'hop3.toml', file },
-    workers,
-    env_vars: envFromToml(parsed),
-    ...(run['before-run'] ? { before_run: run['before-run'] } : {}),
-    ...(staticPaths ? { static_paths: staticPaths } : {}),
-    ...(healthcheckPath !== undefined ? { healthcheck_path: healthcheckPath } : {}),
-    ...(run['healthcheck-timeout'] !== undefined ? { healthcheck_timeout: run['healthcheck-timeout'] } : {}),
+    origin: { source: 'hop3.toml', ...(settings.file ? { file: settings.file } : {}) },
+    workers: run.workers,
+    env_vars: settings.env,
+    ...(run.beforeRun ? { before_run: run.beforeRun } : {}),
+    ...(settings.static ? { static_paths: settings.static.mounts } : {}),
+    ...(health.path !== undefined ? { healthcheck_path: health.path } : {}),
+    ...(health.timeout !== undefined ? { healthcheck_timeout: health.timeout } : {}),
   };
 }

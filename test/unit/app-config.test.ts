@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadAppConfig } from '../../src/config/app-config.js';
+import { defaultSettings } from '../../src/config/app-settings.js';
 
 describe('app config lookup', () => {
   let dir: string;
@@ -18,7 +19,7 @@ describe('app config lookup', () => {
     await writeFile(path.join(dir, 'hop3.toml'), '[run]\nstart = "root-toml"\n');
     const config = await loadAppConfig(dir);
     expect(config.procfile).toMatchObject({ file: 'hop3/Procfile', parsed: { workers: { web: 'hop3-dir-procfile' } } });
-    expect(config.toml).toMatchObject({ file: 'hop3.toml', parsed: { run: { start: ['root-toml'] } } });
+    expect(config.settings).toMatchObject({ file: 'hop3.toml', run: { workers: { web: 'root-toml' } } });
   });
 
   it('names the file it found invalid, with its path inside the app', async () => {
@@ -27,7 +28,8 @@ describe('app config lookup', () => {
     await expect(loadAppConfig(dir)).rejects.toThrow(/^hop3\/hop3\.toml: run\.start/);
   });
 
-  it('has neither when the app brings none', async () => {
-    expect(await loadAppConfig(dir)).toEqual({ dir });
+  it('has no Procfile and default settings when the app brings neither', async () => {
+    expect(await loadAppConfig(dir)).toEqual({ dir, settings: defaultSettings() });
+    expect(defaultSettings()).toMatchObject({ file: undefined, run: { workers: {} }, build: { builder: undefined, ignore: [] }, env: {}, notActedOn: [] });
   });
 });

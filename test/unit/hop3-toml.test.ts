@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { envFromToml, parseHop3Toml } from '../../src/config/hop3-toml.js';
+import { parseAppSettings } from '../../src/config/app-settings.js';
 
 describe('hop3.toml', () => {
   it('reads Hop3 keys: commands as string or list, env values stringified, computed env', () => {
-    const toml = parseHop3Toml(`
+    const settings = parseAppSettings(`
 [metadata]
 id = "demo"
 [build]
@@ -26,29 +26,34 @@ path = "/up"
 [docker]
 base-image = "hop3/base-runtime:bookworm"
 `);
-    expect(toml.run?.start).toEqual(['./setup', './serve']);
-    expect(toml.run?.['before-run']).toEqual(['./migrate']);
-    expect(toml.build?.['before-build']).toEqual(['make']);
-    expect(envFromToml(toml)).toEqual({ PORT_HINT: '8080', DEBUG: 'false', BASE: 'x', URL: 'http://x/' });
+    expect(settings.run.workers).toEqual({ web: './setup && ./serve', worker: './work' });
+    expect(settings.run.beforeRun).toEqual(['./migrate']);
+    expect(settings.build.beforeBuild).toEqual(['make']);
+    expect(settings.build.builder).toEqual({ name: 'local', key: '[build] builder' });
+    expect(settings.env).toEqual({ PORT_HINT: '8080', DEBUG: 'false', BASE: 'x', URL: 'http://x/' });
+    expect(settings.health).toEqual({ path: '/up', timeout: 5 });
+    expect(settings.docker.baseImage).toBe('hop3/base-runtime:bookworm');
+    expect(settings.about.metadata).toEqual({ id: 'demo' });
+    expect(settings.notActedOn).toEqual([]);
   });
 
   it('reads container limits as bytes and cores', () => {
-    const toml = parseHop3Toml('[docker]\nmemory = "96m"\ncpus = 0.5\n');
-    expect(toml.docker).toEqual({ memory: 96 * 1024 ** 2, cpus: 0.5 });
-    expect(parseHop3Toml('[docker]\nmemory = "1.5g"\n').docker?.memory).toBe(1.5 * 1024 ** 3);
-    expect(() => parseHop3Toml('[docker]\nmemory = "lots"\n', 'hop3.toml')).toThrow(/docker.memory: a size such as "512m"/);
+    const { docker } = parseAppSettings('[docker]\nmemory = "96m"\ncpus = 0.5\n');
+    expect([docker.memoryBytes, docker.cpus]).toEqual([96 * 1024 ** 2, 0.5]);
+    expect(parseAppSettings('[docker]\nmemory = "1.5g"\n').docker.memoryBytes).toBe(1.5 * 1024 ** 3);
+    expect(() => parseAppSettings('[docker]\nmemory = "lots"\n', 'hop3.toml')).toThrow(/docker.memory: a size such as "512m"/);
   });
 
   it('names the key and type of a wrong value', () => {
-    expect(() => parseHop3Toml('[run]\nhealthcheck-timeout = "soon"\n', 'hop3.toml')).toThrow(/hop3.toml: run.healthcheck-timeout: .*number/);
+    expect(() => parseAppSettings('[run]\nhealthcheck-timeout = "soon"\n', 'hop3.toml')).toThrow(/hop3.toml: run.healthcheck-timeout: .*number/);
   });
 
   it('reports unknown keys and sections instead of ignoring them', () => {
-    expect(() => parseHop3Toml('[run]\nbefore_run = "x"\n')).toThrow(/before_run/);
-    expect(() => parseHop3Toml('[deploy]\nx = 1\n')).toThrow(/deploy/);
+    expect(() => parseAppSettings('[run]\nbefore_run = "x"\n')).toThrow(/before_run/);
+    expect(() => parseAppSettings('[deploy]\nx = 1\n')).toThrow(/deploy/);
   });
 
   it('gives the line of a syntax error', () => {
-    expect(() => parseHop3Toml('[run]\nstart = \n', 'app/hop3.toml')).toThrow(/app\/hop3.toml:2/);
+    expect(() => parseAppSettings('[run]\nstart = \n', 'app/hop3.toml')).toThrow(/app\/hop3.toml:2/);
   });
 });

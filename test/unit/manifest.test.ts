@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
 import type { AppConfig } from '../../src/config/app-config.js';
-import { parseHop3Toml } from '../../src/config/hop3-toml.js';
+import { defaultSettings, parseAppSettings } from '../../src/config/app-settings.js';
 import { parseProcfile } from '../../src/config/procfile.js';
 import { mergeManifest } from '../../src/manifest/merge-manifest.js';
 
@@ -9,7 +9,7 @@ function config(procfile?: string, toml?: string): AppConfig {
   return {
     dir: '/src/app',
     ...(procfile !== undefined ? { procfile: { file: 'Procfile', parsed: parseProcfile(procfile) } } : {}),
-    ...(toml !== undefined ? { toml: { file: 'hop3.toml', parsed: parseHop3Toml(toml) } } : {}),
+    settings: toml !== undefined ? parseAppSettings(toml) : defaultSettings(),
   };
 }
 
@@ -69,6 +69,14 @@ describe('runtime manifest merge', () => {
     expect(manifest.runtime.workers).toEqual({ wsgi: 'serve app:app', beat: 'python beat.py', worker: 'python work.py' });
     expect(manifest.provenance['workers.web']).toBeUndefined();
     expect(manifest.provenance['workers.wsgi']?.source).toBe('Procfile');
+  });
+
+  it('takes the health check timeout from [healthcheck] timeout, and [run] healthcheck-timeout over it', () => {
+    const fromHealthcheck = mergeManifest({ config: config('web: x', '[healthcheck]\ntimeout = 60\n'), defaults: emptyDefaults(), workingDir: '/w' });
+    expect(fromHealthcheck.runtime.healthcheck_timeout).toBe(60);
+    expect(fromHealthcheck.provenance.healthcheck_timeout).toEqual({ source: 'hop3.toml', file: 'hop3.toml' });
+    const both = mergeManifest({ config: config('web: x', '[run]\nhealthcheck-timeout = 9\n[healthcheck]\ntimeout = 60\n'), defaults: emptyDefaults(), workingDir: '/w' });
+    expect(both.runtime.healthcheck_timeout).toBe(9);
   });
 
   it('defaults the health check timeout to 30 s and warns about cron entries it does not run', () => {
