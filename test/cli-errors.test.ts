@@ -35,6 +35,11 @@ describe('hop3 CLI on bad input', () => {
     ['names the line of a malformed Procfile', 'Procfile', 'web: python3 -m http.server\nthis line has no colon\n', 'CONFIG_PROCFILE_INVALID', ['Procfile:2']],
     ['names the key of a hop3.toml value with the wrong type', 'hop3.toml', '[run]\nhealthcheck-timeout = "thirty"\n', 'CONFIG_TOML_INVALID', ['hop3.toml', 'run.healthcheck-timeout']],
     ['reports a failing build hook with its output and removes the half-made build', 'hop3.toml', '[build]\nbuild = "echo compiling; exit 7"\n', 'BUILD_HOOK_FAILED', ['exit code 7', 'compiling']],
+    ['refuses [env] PATH, saying where PATH comes from', 'hop3.toml', '[env]\nPATH = "/opt/bin:/usr/bin"\n', 'CONFIG_TOML_INVALID', ['hop3.toml: env.PATH: PATH is set by hop3', 'path_prepend']],
+    ['refuses [env] PORT, saying hop3 gives it', 'hop3.toml', '[env]\nPORT = 8080\n', 'CONFIG_TOML_INVALID', ['env.PORT: PORT is set by hop3', 'read $PORT']],
+    ['refuses an [env] name that is not a variable name', 'hop3.toml', '[env]\n"DB URL" = "x"\n', 'CONFIG_TOML_INVALID', ['env."DB URL": not a variable name']],
+    ['names an unknown key in one of Hop3\'s sections', 'hop3.toml', '[backup]\nenable = true\n', 'CONFIG_TOML_INVALID', ['hop3.toml: backup: Unrecognized key: "enable"']],
+    ['refuses a Procfile worker name with shell metacharacters', 'Procfile', 'web;touch /tmp/x: python3 app.py\n', 'CONFIG_PROCFILE_INVALID', ['Procfile:1', 'invalid process name']],
   ])('%s', async (_title, file, content, code, fragments) => {
     await using sandbox = await Sandbox.create();
     const { app, unchanged } = await withGoodBuild(sandbox);

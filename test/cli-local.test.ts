@@ -107,6 +107,36 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(json.artifact.runtime.workers.web).toBe('python3 serve.py');
   });
 
+  it('builds and runs an app using every hop3.toml section: one warning names what hop3 does not act on, [healthcheck] timeout sets the wait', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('hop3-full-toml');
+    const build = await sandbox.hop3(['build', app, '--builder', 'local']);
+    expect(build.exitCode, build.all).toBe(0);
+    const warnings = build.stderr.split('\n').filter((line) => line.startsWith('warning:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^warning: hop3\.toml: declared, not acted on by hop3: \[app\] name, /);
+    for (const key of ['[healthcheck] retries', '[docker] runtime', '[run] start-timeout', '[[addons]] postgres', '[[provider]] redis', '[backup]', '[env] _policy', '[env] SECRET_KEY = { generate }']) {
+      expect(warnings[0]).toContain(key);
+    }
+    expect(warnings[0]).not.toMatch(/\[healthcheck\] timeout|\[metadata\]/);
+
+    const artifact = JSON.parse(await readFile(path.join(sandbox.home, 'apps', 'hop3-full-toml', 'BUILD_ARTIFACT.json'), 'utf8'));
+    expect(artifact.runtime).toMatchObject({ healthcheck_timeout: 60, healthcheck_path: '/health', before_run: ['echo migrating'] });
+    expect(artifact.runtime.env_vars).toEqual({ GREETING: 'hello', DEBUG: 'false', WORKERS: '2', GREETING_URL: 'http://full.example.org/hello' });
+    expect(artifact.metadata.deploy_target).toBe('process');
+    const explain = await sandbox.hop3(['inspect', 'hop3-full-toml', '--explain']);
+    expect(explain.stdout).toMatch(/healthcheck_timeout = 60\s+<- hop3\.toml/);
+    expect(explain.stdout).toMatch(/PATH, PORT, APP, PROC_TYPE\s+<- hop3 when it runs/);
+    expect(explain.stdout).not.toMatch(/env_vars\.(PATH|PORT) /);
+
+    const deploy = await sandbox.hop3(['deploy', app, '--port', String(await freePort())]);
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    expect(deploy.stderr).toContain('waiting up to 60 s');
+    await checkProbes(deploy.stdout.trim(), 'hop3-full-toml');
+    expect((await sandbox.hop3(['stop', 'hop3-full-toml'])).exitCode).toBe(0);
+    expect(await sandbox.strayPids()).toEqual([]);
+  });
+
   it('builds an app with no artifact on the fly (legacy path) but never rebuilds over a corrupt one', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('static-site');

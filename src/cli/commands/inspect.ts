@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadArtifact, type Artifact } from '../../artifact/artifact-file.js';
+import { SET_BY_HOP3 } from '../../config/app-settings.js';
 import { appPaths } from '../../state/hop3-home.js';
 import { printJson } from '../output.js';
 
@@ -49,6 +50,7 @@ function explain(a: Artifact, provenance: Record<string, Origin>): string {
   }
   lines.push(`before_run = ${JSON.stringify(a.runtime.before_run)}  <- ${origin('before_run')}`);
   lines.push(`path_prepend = ${JSON.stringify(a.runtime.path_prepend)}  <- ${origin('path_prepend')}`);
+  lines.push(`${Object.keys(SET_BY_HOP3).join(', ')}  <- hop3 when it runs (PATH = path_prepend + the host's PATH; not settable in [env])`);
   lines.push(`working_dir = ${a.runtime.working_dir}  <- ${origin('working_dir')}`);
   lines.push(`healthcheck_path = ${JSON.stringify(a.runtime.healthcheck_path)}  <- ${origin('healthcheck_path')}`);
   lines.push(`healthcheck_timeout = ${a.runtime.healthcheck_timeout}  <- ${origin('healthcheck_timeout')}`);
