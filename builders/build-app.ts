@@ -99,6 +99,8 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
           toolchain_reason: detection.reason,
           provenance: manifest.provenance,
           ...(config.settings.deploy.target ? { deploy_target: config.settings.deploy.target } : {}),
+          ...(Object.keys(config.settings.health.probe).length > 0 ? { healthcheck: config.settings.health.probe } : {}),
+          ...(Object.keys(config.settings.run.policy).length > 0 ? { release_policy: config.settings.run.policy } : {}),
         },
       },
       `artifact of ${appName}`,

@@ -115,7 +115,7 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     const warnings = build.stderr.split('\n').filter((line) => line.startsWith('warning:'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^warning: hop3\.toml: declared, not acted on by hop3: \[app\] name, /);
-    for (const key of ['[healthcheck] retries', '[docker] runtime', '[run] start-timeout', '[[addons]] postgres', '[[provider]] redis', '[backup]', '[env] _policy', '[env] SECRET_KEY = { generate }']) {
+    for (const key of ['[docker] runtime', '[run] start-timeout', '[[addons]] postgres', '[[provider]] redis', '[backup]', '[env] _policy', '[env] SECRET_KEY = { generate }']) {
       expect(warnings[0]).toContain(key);
     }
     expect(warnings[0]).not.toMatch(/\[healthcheck\] timeout|\[metadata\]/);

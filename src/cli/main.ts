@@ -59,6 +59,13 @@ function program(setExit: (code: number) => void): Command {
     .action(action(() => import('./commands/status.js')));
 
   cli
+    .command('rollback')
+    .argument('<app>')
+    .description('make an earlier kept release live again, without rebuilding (the same swap as a deploy)')
+    .option('--to <release>', 'the release number (default: the newest earlier release of another build)', parseCount('--to'))
+    .action(action(() => import('./commands/rollback.js')));
+
+  cli
     .command('releases')
     .argument('<app>')
     .description('the app\'s numbered releases, oldest first; * marks the live one')

@@ -46,6 +46,8 @@ export interface RunSettings {
   workers: Record<string, string>;
   /** Undefined when not declared: the Procfile's prerun hook applies then. */
   beforeRun: string[] | undefined;
+  /** How releases run: recorded in the artifact (metadata.release_policy) for the run side. */
+  policy: { keep_releases?: number; max_restarts?: number; restart_window?: number; drain?: number };
 }
 
 export interface HealthSettings {
@@ -53,6 +55,8 @@ export interface HealthSettings {
   path: string | undefined;
   /** Seconds: `[run] healthcheck-timeout`, else `[healthcheck] timeout`. */
   timeout: number | undefined;
+  /** `[healthcheck] contains/interval/retries`, recorded in the artifact (metadata.healthcheck) for readiness. */
+  probe: { contains?: string; interval?: number; retries?: number };
 }
 
 export interface DockerSettings {
@@ -134,9 +138,6 @@ export const NOT_ACTED_ON: readonly UnactedKey[] = [
   unactedKey('build', 'pip-install', 'pip-installs these extra packages'),
   unactedKey('run', 'packages', 'installs these system packages for the run'),
   unactedKey('run', 'start-timeout', 'waits this long for the app to start'),
-  unactedKey('healthcheck', 'contains', 'counts the app ready only when the response body contains this'),
-  unactedKey('healthcheck', 'interval', 'checks health this often'),
-  unactedKey('healthcheck', 'retries', 'marks the app unhealthy after this many failed checks'),
   unactedKey('docker', 'port', 'publishes this container port'),
   unactedKey('docker', 'runtime', 'runs the app with docker or docker-compose'),
   unactedKey('web', 'port', 'routes web traffic to this port'),
@@ -240,6 +241,8 @@ function envVars(toml: Hop3Toml): Record<string, string> {
   return env;
 }
 
+const definedOnly = <T extends object>(values: T): T => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as T;
+
 const nonEmpty = <T extends object>(table: T | undefined): T | undefined => (table && Object.keys(table).length > 0 ? table : undefined);
 
 function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
@@ -260,8 +263,16 @@ function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
       afterBuild: build['after-build'],
       ignore: build.ignore ?? [],
     },
-    run: { workers, beforeRun: run['before-run'] },
-    health: { path: healthcheck.path ?? run.healthcheck, timeout: run['healthcheck-timeout'] ?? healthcheck.timeout },
+    run: {
+      workers,
+      beforeRun: run['before-run'],
+      policy: definedOnly({ keep_releases: run['keep-releases'], max_restarts: run['max-restarts'], restart_window: run['restart-window'], drain: run.drain }),
+    },
+    health: {
+      path: healthcheck.path ?? run.healthcheck,
+      timeout: run['healthcheck-timeout'] ?? healthcheck.timeout,
+      probe: definedOnly({ contains: healthcheck.contains, interval: healthcheck.interval, retries: healthcheck.retries }),
+    },
     static: staticMounts && { mounts: staticMounts, key: nonEmpty(toml.static) ? '[static]' : '[run] static' },
     env: envVars(toml),
     docker: {

@@ -70,6 +70,13 @@ const RunSection = z
     static: z.record(z.string(), z.string()),
     healthcheck: z.string(),
     'healthcheck-timeout': z.number().int().positive(),
+    /** Releases kept for rollback (the live one included). */
+    'keep-releases': z.number().int().min(1),
+    /** Crashes of a worker within restart-window seconds before it is marked failed. */
+    'max-restarts': z.number().int().nonnegative(),
+    'restart-window': z.number().positive(),
+    /** Seconds the old release keeps serving after the router switched to the new one. */
+    drain: z.number().nonnegative(),
   })
   .partial()
   .strict();

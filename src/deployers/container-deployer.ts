@@ -9,7 +9,8 @@ import type { RunState, WorkerRecord } from '../state/releases.js';
 import { selectWorkers, type Started, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type WorkerStatus } from './deployer.js';
 import { containerLimits } from '../artifact/container-resources.js';
 import { decodeLogFrames, LogFrames } from './log-frames.js';
-import { forHttpAnswer, waitForWorkers } from './readiness.js';
+import { waitForWorkers } from './readiness.js';
+import { releasePolicy } from './release-policy.js';
 import { webWorkerName } from './worker-env.js';
 
 /** Seconds a container gets to stop on SIGTERM before SIGKILL. */
@@ -59,7 +60,8 @@ export class ContainerDeployer implements Deployer {
           HostConfig: {
             // docker-init as PID 1: signals reach the app and `stop` is quick even though `sh -c` runs it.
             Init: true,
-            RestartPolicy: { Name: 'unless-stopped' },
+            // The engine supervises: a crash is restarted (with its own backoff) up to max-restarts times.
+            RestartPolicy: { Name: 'on-failure', MaximumRetryCount: releasePolicy(artifact).max_restarts },
             ...limits,
             ...(name === web ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(options.port) }] } } : {}),
           },
@@ -80,8 +82,6 @@ export class ContainerDeployer implements Deployer {
           }
           return undefined;
         },
-        // docker-proxy accepts TCP before the app listens: only an HTTP answer proves it is up.
-        listening: forHttpAnswer,
       });
       return { url, workers: started };
     } catch (error) {
@@ -120,6 +120,20 @@ export class ContainerDeployer implements Deployer {
     }
   }
 
+  /** The image of a pruned release; one still used by a container (or another tag) stays. */
+  async discard(artifact: Artifact, { env, log }: DeployerContext): Promise<void> {
+    const docker = this.engines.docker ?? createDockerClient(env);
+    await docker
+      .getImage(artifact.location)
+      .remove()
+      .then(
+        () => log.info(`removed image ${artifact.location}`),
+        (error: { statusCode?: number; message?: string }) => {
+          if (error.statusCode !== 404) log.warn(`kept image ${artifact.location}: ${error.message ?? error}`);
+        },
+      );
+  }
+
   async status(state: RunState, { env }: DeployerContext): Promise<WorkerStatus[]> {
     const docker = this.engines.docker ?? createDockerClient(env);
     return Promise.all(
@@ -128,7 +142,16 @@ export class ContainerDeployer implements Deployer {
           .getContainer(worker.id)
           .inspect()
           .catch(() => undefined);
-        return { ...worker, running: Boolean(info?.State.Running && !info.State.Restarting) };
+        if (!info) return { ...worker, running: false };
+        const { State, RestartCount } = info;
+        const state = State.Running ? (State.Restarting ? 'restarting' : 'running') : State.ExitCode === 0 ? 'finished' : 'failed';
+        return {
+          ...worker,
+          running: state === 'running',
+          restarts: RestartCount,
+          state,
+          ...(state === 'failed' ? { problem: `exited (code ${State.ExitCode}) after ${RestartCount} restarts` } : {}),
+        };
       }),
     );
   }

@@ -1,12 +1,19 @@
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import writeFileAtomic from 'write-file-atomic';
+import { locationKind } from '../artifact/location.js';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, isHop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { withAppLock } from '../state/app-lock.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
-import { activeReleases, listReleases, nextReleaseNumber, writeRelease, type Release, type WorkerRecord } from '../state/releases.js';
+import { activeReleases, listReleases, nextReleaseNumber, removeRelease, writeRelease, type Release, type WorkerRecord } from '../state/releases.js';
 import type { Deployer, DeployerContext, LogOptions, WorkerStatus } from './deployer.js';
-import { claimPort } from './port.js';
+import { NginxRouter } from './nginx-router.js';
+import { claimPort, freePort, portInUse } from './port.js';
+import { releasePolicy } from './release-policy.js';
 import { deployerLoader, targetFor, type DeployerLoader } from './registry.js';
 
 export interface RunRequest {
@@ -21,13 +28,17 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** The deployer registry; tests inject one to give faults no real engine gives on demand. */
   deployers?: DeployerLoader;
+  /** Set by rollback: the release this one brings back. */
+  rollbackOf?: number;
 }
 
 /**
  * The run half of the pipeline, as one numbered release: recorded as starting (with each worker as it
- * is spawned) before anything is checked, live only once healthy. The port is claimed before the
- * running release is touched; if the new release fails, it is marked failed and the previous one
- * is brought back before the error is reported.
+ * is spawned) before anything is checked, live only once healthy. The public port is claimed before
+ * the running release is touched. Behind the router (nginx), the new release starts on the app's idle
+ * slot while the old one serves, the route covers both, and the old one stops after a drain: no
+ * request is refused. Without nginx, the old release stops first; if the new one then fails, it is
+ * marked failed and the previous one is brought back before the error is reported.
  */
 export async function runArtifact(request: RunRequest): Promise<Release> {
   const paths = appPaths(request.app ?? request.artifact.app_name, request.env);
@@ -42,30 +53,148 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
     }
     const deployer = await load(targetFor(request.artifact, request.target));
     const active = await activeReleases(paths);
-    const claim = deployer.publishes === 'host' ? await claimPort(paths, request.env, { ...(request.port ? { requested: request.port } : {}), heldByApp: active.map((r) => r.port) }) : undefined;
-    const port = claim?.port ?? request.port ?? 0;
-
+    const held = active.flatMap((r) => (r.public_port === undefined ? [r.port] : [r.port, r.public_port]));
+    const claim = await claimPort(paths, request.env, { ...(request.port ? { requested: request.port } : {}), heldByApp: held });
+    const router = await NginxRouter.find(request.env);
     const now = new Date().toISOString();
-    const release: Release = { app: paths.app, release: await nextReleaseNumber(paths), status: 'starting', deployer: deployer.name, artifact: request.artifact, port, url: null, created_at: now, started_at: now, workers: [] };
+    const release: Release = {
+      app: paths.app,
+      release: await nextReleaseNumber(paths),
+      status: 'starting',
+      deployer: deployer.name,
+      artifact: request.artifact,
+      port: claim.port,
+      url: null,
+      created_at: now,
+      started_at: now,
+      ...(request.rollbackOf !== undefined ? { rollback_of: request.rollbackOf } : {}),
+      workers: [],
+    };
+    if (router) {
+      try {
+        return await swapBehindRouter(release, { deployer, router, active, paths, request, load });
+      } catch (error) {
+        await claim.release();
+        throw error;
+      }
+    }
+    log.warn('nginx is not installed (or HOP3_ROUTER=off): the running release stops before the new one starts, so this deploy is not zero-downtime. Install nginx (Debian: apt-get install nginx-light).');
     await writeRelease(paths, release);
-
     const previous = active.findLast((r) => r.status === 'live');
     for (const old of active) {
       log.step(old.status === 'live' ? `stopping the running release ${old.release} (build ${old.artifact.build_id})` : `stopping release ${old.release}, left starting by an interrupted deploy`);
       await stopRelease(old, load, request, old.status === 'live' ? `replaced by release ${release.release}` : 'interrupted while starting');
     }
     try {
-      log.step(`starting ${paths.app} release ${release.release} (build ${request.artifact.build_id}) with the ${deployer.name} deployer${port ? ` on port ${port}` : ''}`);
-      return await startRelease(release, deployer, paths, request);
+      log.step(`starting ${paths.app} release ${release.release} (build ${request.artifact.build_id}) with the ${deployer.name} deployer on port ${release.port}`);
+      const live = await startRelease(release, deployer, paths, request);
+      await pruneReleases(paths, request, load);
+      return live;
     } catch (error) {
-      await claim?.release();
+      await claim.release();
       throw previous ? await restore(previous, paths, request, load, error) : error;
     }
   });
 }
 
+interface SwapContext {
+  deployer: Deployer;
+  router: NginxRouter;
+  active: Release[];
+  paths: AppPaths;
+  request: RunRequest;
+  load: DeployerLoader;
+}
+
+/** Start the new release on the idle slot, route the public port to both slots, then drain and stop the old one. */
+async function swapBehindRouter(release: Release, { deployer, router, active, paths, request, load }: SwapContext): Promise<Release> {
+  const { log } = request;
+  const publicPort = release.port;
+  const live = active.findLast((r) => r.status === 'live');
+  for (const stale of active.filter((r) => r.status === 'starting')) {
+    log.step(`stopping release ${stale.release}, left starting by an interrupted deploy`);
+    await stopRelease(stale, load, request, 'interrupted while starting', 'failed');
+  }
+  const slots = await appSlots(paths, live?.public_port !== undefined ? live.port : undefined);
+  const slot = slots.find((port) => port !== live?.port)!;
+  const routed: Release = { ...release, port: slot, public_port: publicPort };
+  await writeRelease(paths, routed);
+  log.step(`starting ${paths.app} release ${routed.release} (build ${routed.artifact.build_id}) with the ${deployer.name} deployer on slot port ${slot}${live ? ` while release ${live.release} serves` : ''}`);
+  const started = await startRelease(routed, deployer, paths, request, async (up) => {
+    const staticPaths = locationKind(up.artifact.location) === 'image' ? {} : { ...up.artifact.runtime.static_paths };
+    await router.route({ app: paths.app, publicPort, slots, staticPaths });
+    return `http://127.0.0.1:${publicPort}/`;
+  });
+  if (live) {
+    const { drain } = releasePolicy(routed.artifact);
+    log.step(`routed 127.0.0.1:${publicPort} to release ${routed.release}; draining release ${live.release} for ${drain} s`);
+    await sleep(drain * 1000);
+    await stopRelease(live, load, request, `replaced by release ${routed.release}`);
+  }
+  await pruneReleases(paths, request, load);
+  return started;
+}
+
+/** The app's two internal ports; a slot whose port another program took (and no release of ours uses) gets a new one. */
+async function appSlots(paths: AppPaths, livePort: number | undefined): Promise<[number, number]> {
+  const file = path.join(paths.run, 'slots');
+  const saved = (await readFile(file, 'utf8').catch(() => '')).trim().split(/\s+/).map(Number);
+  const slots: [number, number] = saved.length === 2 && saved.every((port) => Number.isInteger(port) && port > 0) ? [saved[0]!, saved[1]!] : [0, 0];
+  for (const index of [0, 1] as const) {
+    if (slots[index] !== 0 && (slots[index] === livePort || !(await portInUse(slots[index])))) continue;
+    slots[index] = await freePort();
+  }
+  if (slots.join(' ') !== saved.join(' ')) {
+    await mkdir(paths.run, { recursive: true });
+    await writeFileAtomic(file, `${slots.join(' ')}\n`);
+  }
+  return slots;
+}
+
+/**
+ * Keep the last `[run] keep-releases` releases (the live one always among them); the others' records
+ * go, with what no kept release uses: build dirs, Nix GC roots, images.
+ */
+async function pruneReleases(paths: AppPaths, ctx: DeployerContext, load: DeployerLoader): Promise<void> {
+  const releases = await listReleases(paths);
+  const live = releases.findLast((r) => r.status === 'live');
+  if (!live) return;
+  const { keep_releases: keep } = releasePolicy(live.artifact);
+  const others = releases.filter((r) => r !== live && r.status !== 'starting');
+  const kept = new Set([live, ...others.slice(Math.max(0, others.length - (keep - 1)))]);
+  const pruned = releases.filter((r) => !kept.has(r) && r.status !== 'starting');
+  const keptBuilds = new Set([...kept].map((r) => r.artifact.build_id));
+  for (const release of pruned) {
+    await removeRelease(paths, release.release);
+    if (keptBuilds.has(release.artifact.build_id)) continue;
+    keptBuilds.add(release.artifact.build_id); // once per build
+    ctx.log.info(`pruning release ${release.release} (build ${release.artifact.build_id})`);
+    await rm(paths.build(release.artifact.build_id), { recursive: true, force: true });
+    await rm(path.join(paths.gcroots, release.artifact.build_id), { force: true });
+    await (await load(release.deployer)).discard?.(release.artifact, ctx);
+  }
+}
+
+/** Make a kept release live again, without rebuilding, through the same swap as a deploy. */
+export async function rollbackApp(app: string, request: Omit<RunRequest, 'artifact' | 'app'> & { to?: number }): Promise<Release> {
+  const releases = await listReleases(appPaths(app, request.env));
+  const live = releases.findLast((r) => r.status === 'live');
+  const target =
+    request.to !== undefined
+      ? releases.find((r) => r.release === request.to)
+      : releases.findLast((r) => r !== live && r.status === 'retired' && r.artifact.build_id !== live?.artifact.build_id);
+  if (!target) {
+    throw new Hop3Error('DEPLOY_NO_RELEASE', request.to !== undefined ? `${app} has no kept release ${request.to}.` : `${app} has no earlier release to roll back to.`, {
+      usage: request.to !== undefined,
+      hint: `See \`hop3 releases ${app}\`; releases beyond [run] keep-releases are pruned.`,
+    });
+  }
+  request.log.step(`rolling ${app} back to release ${target.release} (build ${target.artifact.build_id})`);
+  return runArtifact({ ...request, app, artifact: target.artifact, target: target.deployer, rollbackOf: target.release });
+}
+
 /** Start a recorded release's workers; on failure it is marked failed (its workers already stopped by the deployer). */
-async function startRelease(release: Release, deployer: Deployer, paths: AppPaths, request: RunRequest): Promise<Release> {
+async function startRelease(release: Release, deployer: Deployer, paths: AppPaths, request: RunRequest, activate?: (started: Release) => Promise<string>): Promise<Release> {
   const record = recorder(release, paths);
   let started;
   try {
@@ -75,11 +204,12 @@ async function startRelease(release: Release, deployer: Deployer, paths: AppPath
     throw error;
   }
   try {
-    return await record.live(started.url, started.workers);
+    const url = activate ? await activate({ ...release, workers: started.workers }) : started.url;
+    return await record.live(started.url === null ? null : url, started.workers);
   } catch (error) {
-    // Running but not recorded as live would be a lie: stop what started, then report the write failure.
+    // Running but not routed, or not recorded as live, would be a lie: stop what started, then report why.
     await deployer.stop({ ...release, workers: started.workers }, request).catch(() => {});
-    await record.end('failed', 'its release record could not be written').catch(() => {});
+    await record.end('failed', error instanceof Error ? error.message : String(error)).catch(() => {});
     throw error;
   }
 }
@@ -142,6 +272,7 @@ export async function stopApp(app: string, ctx: DeployerContext, load: DeployerL
   return withAppLock(paths, async () => {
     const active = await activeReleases(paths);
     for (const release of active) await stopRelease(release, load, ctx, 'stopped by hop3 stop');
+    await (await NginxRouter.find(ctx.env))?.unroute(paths.app);
     return active.findLast((r) => r.status === 'live') ?? active.at(-1);
   });
 }
@@ -169,7 +300,7 @@ export async function appStatus(app: string, ctx: DeployerContext, load: Deploye
   const workers = (await Promise.all(active.map(async (r) => (await load(r.deployer)).status(r, ctx)))).flat();
   return {
     app,
-    running: shown.status === 'live' && workers.length > 0 && workers.every((w) => w.running),
+    running: shown.status === 'live' && workers.length > 0 && workers.every((w) => w.running || w.state === 'finished'),
     release: shown.release,
     status: shown.status as 'live' | 'starting',
     deployer: shown.deployer,

@@ -38,8 +38,12 @@ export interface Started {
 
 export interface WorkerStatus extends WorkerRecord {
   running: boolean;
-  /** Why the record was not trusted, when it was not. */
+  /** Why it is not running as it should (an untrusted record, a crash loop), when it is not. */
   problem?: string;
+  /** Restarts after crashes, where the target restarts workers. */
+  restarts?: number;
+  /** The target's own word for it: running, restarting, failed, finished... */
+  state?: string;
 }
 
 export interface LogOptions extends DeployerContext {
@@ -62,6 +66,8 @@ export interface Deployer {
   status(state: RunState, ctx: DeployerContext): Promise<WorkerStatus[]>;
   /** Write the last lines of each worker's log; with `follow`, keep writing until the signal aborts. */
   logs(state: RunState, options: LogOptions): Promise<void>;
+  /** Remove what only this artifact needed on the engine (an image), when its last kept release is pruned. */
+  discard?(artifact: Artifact, ctx: DeployerContext): Promise<void>;
 }
 
 /** The workers `logs --worker` asks for (all by default); an unknown name is an error listing the real ones. */

@@ -78,7 +78,7 @@ async function otherAppOn(port: number, app: string, env: NodeJS.ProcessEnv): Pr
   return undefined;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

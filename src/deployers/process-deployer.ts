@@ -1,4 +1,4 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Artifact } from '../artifact/artifact-file.js';
@@ -8,8 +8,11 @@ import type { RunState, WorkerRecord } from '../state/releases.js';
 import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
 import { followFiles, readTail } from './log-files.js';
 import { checkGroup, findMarkedGroups, newMarker, spawnGroup, stopGroup, type GroupIdentity, type SpawnedGroup } from './process-group.js';
-import { forPort, waitForWorkers } from './readiness.js';
+import { waitForWorkers } from './readiness.js';
 import { workerEnv } from './worker-env.js';
+import { packageRoot } from '../package-root.js';
+import { releasePolicy } from './release-policy.js';
+import { WEB_WORKER_NAMES } from '../config/procfile.js';
 
 interface StartedWorker {
   record: WorkerRecord;
@@ -18,8 +21,54 @@ interface StartedWorker {
   logOffset: number;
 }
 
-/** How a record's `handle` says which process group hop3 started: private to this deployer. */
-const GroupHandleSchema = z.object({ start_ticks: z.number().int().nonnegative().optional(), marker: z.string().regex(/^[0-9a-f]{24}$/) });
+/** How a record's `handle` says which process group hop3 started, and where its supervisor reports: private to this deployer. */
+const GroupHandleSchema = z.object({ start_ticks: z.number().int().nonnegative().optional(), marker: z.string().regex(/^[0-9a-f]{24}$/), status: z.string().optional() });
+
+/** Each worker runs under a small supervisor (restarts, log rotation) that leads its process group. */
+const SUPERVISOR = path.join(packageRoot, 'src', 'deployers', 'worker-supervisor.mjs');
+
+/** What the supervisor writes to its status file. */
+const SupervisorStatusSchema = z.object({
+  state: z.enum(['running', 'restarting', 'failed', 'finished', 'stopped']),
+  restarts: z.number().int(),
+  last_exit: z.string().optional(),
+  reason: z.string().optional(),
+});
+type SupervisorStatus = z.infer<typeof SupervisorStatusSchema>;
+
+async function readSupervisorStatus(worker: WorkerRecord): Promise<SupervisorStatus | undefined> {
+  const file = typeof worker.handle?.status === 'string' ? worker.handle.status : undefined;
+  if (!file) return undefined;
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const parsed = SupervisorStatusSchema.safeParse(text === undefined ? undefined : safeJson(text));
+  return parsed.success ? parsed.data : undefined;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The restart policy: web workers always run; others that exit 0 are finished. A crash loop ends as failed. */
+function supervisorConfig(artifact: Artifact, worker: { name: string; command: string; cwd: string; log: string; status: string }) {
+  const policy = releasePolicy(artifact);
+  return {
+    ...worker,
+    restart: WEB_WORKER_NAMES.includes(worker.name as (typeof WEB_WORKER_NAMES)[number]),
+    maxRestarts: policy.max_restarts,
+    windowMs: policy.restart_window * 1000,
+    firstBackoffMs: 500,
+    maxBackoffMs: 30_000,
+    stableMs: 10_000,
+    logMaxBytes: LOG_MAX_BYTES,
+    logKeep: 3,
+  };
+}
+
+const LOG_MAX_BYTES = 10 * 1024 * 1024;
 
 type Trust = { state: 'ours'; groups: GroupIdentity[] } | { state: 'gone' } | { state: 'refused'; reason: string };
 
@@ -45,7 +94,7 @@ export class ProcessDeployer implements Deployer {
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const { paths, log } = options;
     const cwd = artifact.runtime.working_dir || artifact.location;
-    await Promise.all([paths.logs, paths.run, path.join(paths.data, 'tmp')].map((dir) => mkdir(dir, { recursive: true })));
+    await Promise.all([paths.logs, path.join(paths.run, 'workers'), path.join(paths.data, 'tmp')].map((dir) => mkdir(dir, { recursive: true })));
     await this.runBeforeRun(artifact, options, cwd);
 
     const started: StartedWorker[] = [];
@@ -58,11 +107,13 @@ export class ProcessDeployer implements Deployer {
           await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id}): ${command}\n`);
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
           const marker = newMarker();
-          await options.record({ name, id: '', handle: { marker }, log: logFile });
-          const group = await spawnGroup(command, { cwd, env, logFd: handle.fd, marker }).catch((error: unknown) => {
+          const statusFile = path.join(paths.run, 'workers', `${options.release}-${name}.json`);
+          await options.record({ name, id: '', handle: { marker, status: statusFile }, log: logFile });
+          const supervisor = supervisorConfig(artifact, { name, command, cwd, log: logFile, status: statusFile });
+          const group = await spawnGroup(process.execPath, [SUPERVISOR, JSON.stringify(supervisor)], { cwd, env, logFd: handle.fd, marker }).catch((error: unknown) => {
             throw wrapError(error, 'DEPLOY_WORKER_START_FAILED', `Cannot start worker ${name} in ${cwd}`, (error as NodeJS.ErrnoException).code === 'ENOENT' ? `The working directory ${cwd} does not exist on this host: rebuild the app here, or run an artifact built on this host.` : 'Check the working directory and /bin/sh on this host.');
           });
-          const record = { name, id: String(group.pid), handle: { start_ticks: group.ticks, marker }, log: logFile };
+          const record = { name, id: String(group.pid), handle: { start_ticks: group.ticks, marker, status: statusFile }, log: logFile };
           started.push({ record, group, logOffset });
           await options.record(record);
           log.info(`started ${name} (pid ${group.pid})`);
@@ -72,12 +123,14 @@ export class ProcessDeployer implements Deployer {
       }
       const url = await waitForWorkers(artifact, options, {
         failed: async () => {
-          const dead = started.find(({ group }) => group.exit !== undefined);
-          if (!dead) return undefined;
-          const { code, signal } = dead.group.exit!;
-          return `Worker ${dead.record.name} exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+          for (const { record, group } of started) {
+            // One restart is already a failure here: a deploy must not hide a crash loop behind the supervisor.
+            const supervised = await readSupervisorStatus(record);
+            if (supervised && (supervised.restarts > 0 || supervised.state !== 'running')) return `Worker ${record.name} exited (${supervised.last_exit ?? supervised.state})`;
+            if (group.exit !== undefined) return `Worker ${record.name}'s supervisor exited (${group.exit.signal ?? `code ${group.exit.code}`})`;
+          }
+          return undefined;
         },
-        listening: () => forPort('127.0.0.1', options.port),
       });
       return { url, workers: started.map((s) => s.record) };
     } catch (error) {
@@ -108,10 +161,18 @@ export class ProcessDeployer implements Deployer {
   }
 
   async status(state: RunState): Promise<WorkerStatus[]> {
-    return state.workers.map((worker) => {
-      const trust = trustOf(worker);
-      return { ...worker, running: trust.state === 'ours', ...(trust.state === 'refused' ? { problem: trust.reason } : {}) };
-    });
+    return Promise.all(
+      state.workers.map(async (worker) => {
+        const trust = trustOf(worker);
+        const supervised = await readSupervisorStatus(worker);
+        return {
+          ...worker,
+          running: trust.state === 'ours' && supervised?.state !== 'failed',
+          ...(supervised ? { restarts: supervised.restarts, state: supervised.state } : {}),
+          ...(trust.state === 'refused' ? { problem: trust.reason } : supervised?.reason ? { problem: supervised.reason } : {}),
+        };
+      }),
+    );
   }
 
   async logs(state: RunState, options: LogOptions): Promise<void> {

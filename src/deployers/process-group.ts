@@ -100,14 +100,14 @@ export interface SpawnedGroup extends GroupIdentity {
 }
 
 /**
- * Start `command` under /bin/sh in its own process group with output to `logFd`,
- * detached so it outlives hop3; the group id lets stop() reach its children too,
- * and the marker in its environment lets a later hop3 recognise it.
+ * Start a program as the leader of its own process group with output to `logFd`, detached so it
+ * outlives hop3; the group id lets stop() reach its children too, and the marker in its
+ * environment (inherited by every child) lets a later hop3 recognise it.
  */
-export function spawnGroup(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; logFd: number; marker: string }): Promise<SpawnedGroup> {
+export function spawnGroup(file: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFd: number; marker: string }): Promise<SpawnedGroup> {
   const { marker } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], {
+    const child = spawn(file, args, {
       cwd: options.cwd,
       env: { ...options.env, [MARKER_VARIABLE]: marker },
       detached: true,

@@ -1,8 +1,8 @@
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error } from '../errors.js';
 import type { DeployOptions } from './deployer.js';
+import { healthProbe } from './release-policy.js';
 import { webWorkerName } from './worker-env.js';
 
 /** A readiness strategy, shared by every deployer: `check` resolves true once ready. */
@@ -16,13 +16,13 @@ export interface ReadinessProbe {
  * one, unlike AbortSignal.timeout: a request left pending by a silent peer (docker-proxy before
  * the app listens) holds no handle, and the process would exit mid-wait with code 13.
  */
-async function statusOf(url: string): Promise<number | undefined> {
+async function responseOf(url: string, withBody: boolean): Promise<{ status: number; body: string } | undefined> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 2000);
   try {
     const response = await fetch(url, { signal: controller.signal, redirect: 'manual' });
-    await response.body?.cancel();
-    return response.status;
+    const body = withBody ? await response.text() : (await response.body?.cancel(), '');
+    return { status: response.status, body };
   } catch {
     return undefined;
   } finally {
@@ -30,45 +30,30 @@ async function statusOf(url: string): Promise<number | undefined> {
   }
 }
 
-/** Ready when GET answers 2xx. */
-export function forHttp(url: string): ReadinessProbe {
+const statusOf = async (url: string) => (await responseOf(url, false))?.status;
+
+/** Ready when GET answers 2xx (and its body contains `contains`, when given). */
+export function forHttp(url: string, contains?: string): ReadinessProbe {
   return {
-    description: `GET ${url} answers 2xx`,
+    description: `GET ${url} answers 2xx${contains ? ` containing ${JSON.stringify(contains)}` : ''}`,
     async check() {
-      const status = await statusOf(url);
-      return status !== undefined && status >= 200 && status < 300;
+      const response = await responseOf(url, contains !== undefined);
+      return response !== undefined && response.status >= 200 && response.status < 300 && (contains === undefined || response.body.includes(contains));
     },
   };
 }
 
 /**
- * Ready when anything answers HTTP, whatever the status. For a published container port, where
- * docker-proxy accepts the TCP connection before the app listens, so `forPort` proves nothing.
+ * Ready when GET answers below 500: the app is serving, whatever it says at that path. A port that
+ * merely accepts connections proves nothing (an app still compiling, docker-proxy before the app listens).
  */
-export function forHttpAnswer(url: string): ReadinessProbe {
+export function forHttpBelow500(url: string): ReadinessProbe {
   return {
-    description: `${url} answers HTTP`,
+    description: `GET ${url} answers below 500`,
     async check() {
-      return (await statusOf(url)) !== undefined;
+      const status = await statusOf(url);
+      return status !== undefined && status < 500;
     },
-  };
-}
-
-/** Ready when the port accepts a TCP connection (web workers without a healthcheck_path). */
-export function forPort(host: string, port: number): ReadinessProbe {
-  return {
-    description: `${host}:${port} accepts connections`,
-    check: () =>
-      new Promise((resolve) => {
-        const socket = net.connect({ host, port });
-        const done = (ok: boolean) => {
-          socket.destroy();
-          resolve(ok);
-        };
-        socket.once('connect', () => done(true));
-        socket.once('error', () => done(false));
-        socket.setTimeout(2000, () => done(false));
-      }),
   };
 }
 
@@ -77,15 +62,22 @@ export interface WaitOptions {
   intervalMs?: number;
   /** Returns a reason when what we wait for has died, so we fail fast instead of waiting out the timeout. */
   failed?: () => Promise<string | undefined>;
+  /** Failed checks after which the wait gives up before the timeout (`[healthcheck] retries`). */
+  retries?: number;
   signal?: AbortSignal;
 }
 
 /** Poll until the probe passes; throws DEPLOY_NOT_HEALTHY (timedOut) or DEPLOY_WORKER_EXITED. */
 export async function waitUntilReady(probe: ReadinessProbe, options: WaitOptions): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
+  for (let failedChecks = 1; ; failedChecks++) {
     options.signal?.throwIfAborted();
     if (await probe.check()) return;
+    if (options.retries !== undefined && failedChecks > options.retries) {
+      throw new Hop3Error('DEPLOY_NOT_HEALTHY', `Not healthy after ${failedChecks} checks ([healthcheck] retries = ${options.retries}): waiting for ${probe.description}.`, {
+        hint: 'Make sure the app answers the health check; raise [healthcheck] retries or interval if it starts slowly.',
+      });
+    }
     const failure = await options.failed?.();
     if (failure) {
       throw new Hop3Error('DEPLOY_WORKER_EXITED', `${failure} before it was ready (waiting for ${probe.description}).`, {
@@ -108,14 +100,13 @@ const SETTLE_MS = 1000;
 export interface WorkerChecks {
   /** A reason when a started worker has died, so the wait fails fast. */
   failed: () => Promise<string | undefined>;
-  /** The probe for a web worker without healthcheck_path (what "listening" means for this deployer). */
-  listening: (url: string) => ReadinessProbe;
 }
 
 /**
- * Every deployer's readiness rule: the web worker passes its health check (or `listening`) within
- * healthcheck_timeout; without a web worker, every worker is still up after a moment.
- * Returns the app's URL, or null when it has no web worker.
+ * Every deployer's readiness rule: the web worker passes its health check (healthcheck_path answers
+ * 2xx, containing `[healthcheck] contains`; without a path, `/` answers below 500) within
+ * healthcheck_timeout, polled every `[healthcheck] interval`; without a web worker, every worker is
+ * still up after a moment. Returns the app's URL, or null when it has no web worker.
  */
 export async function waitForWorkers(artifact: Artifact, options: DeployOptions, checks: WorkerChecks): Promise<string | null> {
   if (!webWorkerName(artifact)) {
@@ -126,8 +117,15 @@ export async function waitForWorkers(artifact: Artifact, options: DeployOptions,
   }
   const url = `http://127.0.0.1:${options.port}`;
   const { healthcheck_path: healthPath, healthcheck_timeout: timeout } = artifact.runtime;
-  const probe = healthPath ? forHttp(`${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`) : checks.listening(`${url}/`);
+  const { contains, interval, retries } = healthProbe(artifact);
+  const probe = healthPath ? forHttp(`${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`, contains) : forHttpBelow500(`${url}/`);
   options.log.step(`waiting up to ${timeout} s until ${probe.description}`);
-  await waitUntilReady(probe, { timeoutMs: timeout * 1000, failed: checks.failed, ...(options.signal ? { signal: options.signal } : {}) });
+  await waitUntilReady(probe, {
+    timeoutMs: timeout * 1000,
+    failed: checks.failed,
+    ...(interval !== undefined ? { intervalMs: interval * 1000 } : {}),
+    ...(retries !== undefined ? { retries } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   return `${url}/`;
 }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as z from 'zod';
@@ -34,8 +34,12 @@ const ReleaseSchema = z
     /** The deployer target that runs it: process, container... */
     deployer: z.string(),
     artifact: z.unknown(),
-    /** Where its web worker listens (the app's public port in direct mode). */
+    /** Where its web worker listens (the app's public port in direct mode, a slot behind the router otherwise). */
     port: z.number().int(),
+    /** The app's public port when the router serves it. */
+    public_port: z.number().int().optional(),
+    /** The release it brought back, for a rollback. */
+    rollback_of: z.number().int().optional(),
     url: z.string().nullable(),
     created_at: z.string(),
     started_at: z.string(),
@@ -113,6 +117,11 @@ export async function writeRelease(paths: AppPaths, release: Release): Promise<v
       hint: 'Check that HOP3_HOME is writable and its disk is not full.',
     });
   }
+}
+
+/** Drop a pruned release's record. */
+export async function removeRelease(paths: AppPaths, release: number): Promise<void> {
+  await rm(releaseFile(paths, release), { force: true });
 }
 
 function unreadable(file: string, error: unknown): Hop3Error {

@@ -30,8 +30,8 @@ describe('hop3.toml settings', () => {
       afterBuild: undefined,
       ignore: ['*.pyc'],
     });
-    expect(settings.run).toEqual({ workers: { web: 'python3 app.py' }, beforeRun: ['echo migrating'] });
-    expect(settings.health).toEqual({ path: '/health', timeout: 60 });
+    expect(settings.run).toEqual({ workers: { web: 'python3 app.py' }, beforeRun: ['echo migrating'], policy: {} });
+    expect(settings.health).toEqual({ path: '/health', timeout: 60, probe: { contains: 'ok', interval: 10, retries: 3 } });
     expect(settings.static).toEqual({ mounts: { '/static': 'static' }, key: '[static]' });
     // The generated secret is not in env: hop3 does not generate it (the warning says so).
     expect(settings.env).toEqual({ GREETING: 'hello', DEBUG: 'false', WORKERS: '2', GREETING_URL: 'http://full.example.org/hello' });
@@ -56,9 +56,6 @@ describe('hop3.toml settings', () => {
       '[build] packages',
       '[run] packages',
       '[run] start-timeout',
-      '[healthcheck] contains',
-      '[healthcheck] interval',
-      '[healthcheck] retries',
       '[docker] port',
       '[docker] runtime',
       '[web] port',
@@ -83,14 +80,14 @@ describe('hop3.toml settings', () => {
       expect(entry.key).toMatch(/^\[/);
       expect(entry.hop3.length, entry.key).toBeGreaterThan(10);
     }
-    expect(NOT_ACTED_ON.map((entry) => entry.key)).toEqual(expect.arrayContaining(['[healthcheck] retries', '[docker] runtime', '[run] start-timeout', '[env] _policy', '[backup]']));
+    expect(NOT_ACTED_ON.map((entry) => entry.key)).toEqual(expect.arrayContaining(['[docker] runtime', '[run] start-timeout', '[env] _policy', '[backup]']));
     expect(notActedOnWarning(parseAppSettings('[run]\nstart = "x"\n'))).toBeUndefined();
   });
 
   it('honours [healthcheck] timeout; [run] healthcheck-timeout wins when both are set', () => {
     expect(parseAppSettings('[healthcheck]\ntimeout = 60\n').health.timeout).toBe(60);
     expect(parseAppSettings('[run]\nhealthcheck-timeout = 5\n[healthcheck]\ntimeout = 60\n').health.timeout).toBe(5);
-    expect(parseAppSettings('[healthcheck]\nretries = 3\n').notActedOn).toEqual(['[healthcheck] retries']);
+    expect(parseAppSettings('[run]\nstart-timeout = 3\n').notActedOn).toEqual(['[run] start-timeout']);
   });
 
   it('takes [app] builder (Hop3\'s older spelling) when [build] has none; auto means the default', () => {

@@ -1,0 +1,94 @@
+// One worker's supervisor: started detached by the process deployer as the leader of the worker's
+// process group, so that it outlives hop3 and `hop3 stop` reaches it and the worker with one signal.
+// It runs the command, appends its output to the log (rotated by size), restarts it after a crash with
+// exponential backoff, gives up after too many crashes in a window, and keeps a status file for hop3.
+// Plain Node, no dependencies: it runs from the package as it is.
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+
+/** @type {{ command: string, cwd: string, log: string, status: string, restart: boolean, maxRestarts: number, windowMs: number, firstBackoffMs: number, maxBackoffMs: number, stableMs: number, logMaxBytes: number, logKeep: number, uid?: number, gid?: number }} */
+const config = JSON.parse(process.argv[2]);
+
+let logFd = openSync(config.log, 'a', 0o600);
+let child;
+let stopping = false;
+let restarts = 0;
+/** Crash times within the window: too many means the worker is failed, not unlucky. */
+let crashes = [];
+let backoff = config.firstBackoffMs;
+
+function status(state, extra = {}) {
+  const text = `${JSON.stringify({ state, pid: child?.pid ?? null, supervisor: process.pid, restarts, updated_at: new Date().toISOString(), ...extra })}\n`;
+  writeFileSync(`${config.status}.tmp`, text, { mode: 0o600 });
+  renameSync(`${config.status}.tmp`, config.status);
+}
+
+function write(chunk) {
+  writeSync(logFd, chunk);
+  if (fstatSync(logFd).size < config.logMaxBytes) return;
+  // Rotate: worker.log -> worker.log.1 -> ... -> worker.log.<keep>; the oldest is dropped.
+  closeSync(logFd);
+  rmSync(`${config.log}.${config.logKeep}`, { force: true });
+  for (let n = config.logKeep - 1; n >= 1; n--) {
+    try {
+      renameSync(`${config.log}.${n}`, `${config.log}.${n + 1}`);
+    } catch {
+      // not there yet
+    }
+  }
+  renameSync(config.log, `${config.log}.1`);
+  logFd = openSync(config.log, 'a', 0o600);
+}
+
+function start() {
+  const startedAt = Date.now();
+  child = spawn('/bin/sh', ['-c', config.command], {
+    cwd: config.cwd,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(config.uid !== undefined ? { uid: config.uid, gid: config.gid } : {}),
+  });
+  child.stdout.on('data', write);
+  child.stderr.on('data', write);
+  child.once('error', (error) => write(`--- hop3 supervisor: cannot start: ${error.message}\n`));
+  status('running');
+  child.once('close', (code, signal) => {
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (stopping) return finish('stopped', how);
+    if (code === 0 && !config.restart) return finish('finished', how);
+    if (Date.now() - startedAt > config.stableMs) {
+      crashes = [];
+      backoff = config.firstBackoffMs;
+    }
+    const now = Date.now();
+    crashes = [...crashes.filter((t) => now - t < config.windowMs), now];
+    if (crashes.length > config.maxRestarts) return finish('failed', how, `exited (${how}) ${crashes.length} times within ${Math.round(config.windowMs / 1000)} s`);
+    write(`--- hop3 supervisor: exited (${how}); restarting in ${backoff} ms\n`);
+    status('restarting', { last_exit: how });
+    const delay = backoff;
+    backoff = Math.min(backoff * 2, config.maxBackoffMs);
+    setTimeout(() => {
+      if (stopping) return finish('stopped', how);
+      restarts += 1;
+      start();
+    }, delay);
+  });
+}
+
+function finish(state, how, reason) {
+  write(`--- hop3 supervisor: ${state}${reason ? `: ${reason}` : ` (${how})`}\n`);
+  status(state, { last_exit: how, ...(reason ? { reason } : {}) });
+  process.exit(0);
+}
+
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(sig, () => {
+    stopping = true;
+    // The worker shares this process group, so a group signal already reached it; a signal sent to
+    // this process alone is passed on.
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    else finish('stopped', sig);
+  });
+}
+
+start();
