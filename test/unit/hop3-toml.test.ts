@@ -31,7 +31,7 @@ base-image = "hop3/base-runtime:bookworm"
     expect(settings.build.beforeBuild).toEqual(['make']);
     expect(settings.build.builder).toEqual({ name: 'local', key: '[build] builder' });
     expect(settings.env).toEqual({ PORT_HINT: '8080', DEBUG: 'false', BASE: 'x', URL: 'http://x/' });
-    expect(settings.health).toEqual({ path: '/up', timeout: 5 });
+    expect(settings.health).toEqual({ path: '/up', timeout: 5, probe: {} });
     expect(settings.docker.baseImage).toBe('hop3/base-runtime:bookworm');
     expect(settings.about.metadata).toEqual({ id: 'demo' });
     expect(settings.notActedOn).toEqual([]);
