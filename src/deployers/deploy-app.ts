@@ -11,7 +11,7 @@ import { withAppLock } from '../state/app-lock.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases, listReleases, nextReleaseNumber, removeRelease, writeRelease, type Release, type WorkerRecord } from '../state/releases.js';
 import type { Deployer, DeployerContext, LogOptions, WorkerStatus } from './deployer.js';
-import { NginxRouter } from './nginx-router.js';
+import { NginxRouter, SLOT_RETRY_S } from './nginx-router.js';
 import { claimPort, freePort, portInUse } from './port.js';
 import { releasePolicy } from './release-policy.js';
 import { deployerLoader, targetFor, type DeployerLoader } from './registry.js';
@@ -126,7 +126,8 @@ async function swapBehindRouter(release: Release, { deployer, router, active, pa
     return `http://127.0.0.1:${publicPort}/`;
   });
   if (live) {
-    const { drain } = releasePolicy(routed.artifact);
+    // nginx may still hold the new slot as refusing (it was empty a moment ago): wait until it tries it again.
+    const drain = Math.max(releasePolicy(routed.artifact).drain, SLOT_RETRY_S + 0.5);
     log.step(`routed 127.0.0.1:${publicPort} to release ${routed.release}; draining release ${live.release} for ${drain} s`);
     await sleep(drain * 1000);
     await stopRelease(live, load, request, `replaced by release ${routed.release}`);

@@ -6,6 +6,9 @@ import { Hop3Error, tail } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 import { hop3Home } from '../state/hop3-home.js';
 
+/** How long nginx leaves a refusing slot alone; a swap waits longer than this before it stops the old release. */
+export const SLOT_RETRY_S = 1;
+
 /** Where Debian puts nginx; PATH is searched first. */
 const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx'];
 
@@ -193,7 +196,7 @@ function appConfig(route: Route, staticLinks: string[]): string {
     `# ${route.app}: written by hop3; changes are overwritten.`,
     `upstream ${upstream} {`,
     // A slot with no release refuses connections: nginx retries the other one and leaves this one alone for a second.
-    ...route.slots.map((port) => `  server 127.0.0.1:${port} max_fails=1 fail_timeout=1s;`),
+    ...route.slots.map((port) => `  server 127.0.0.1:${port} max_fails=1 fail_timeout=${SLOT_RETRY_S}s;`),
     '}',
     'server {',
     `  listen 127.0.0.1:${route.publicPort};`,

@@ -4,7 +4,7 @@
 // exponential backoff, gives up after too many crashes in a window, and keeps a status file for hop3.
 // Plain Node, no dependencies: it runs from the package as it is.
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 
 /** @type {{ command: string, cwd: string, log: string, status: string, restart: boolean, maxRestarts: number, windowMs: number, firstBackoffMs: number, maxBackoffMs: number, stableMs: number, logMaxBytes: number, logKeep: number, uid?: number, gid?: number }} */
 const config = JSON.parse(process.argv[2]);
@@ -52,6 +52,11 @@ function start() {
   child.stderr.on('data', write);
   child.once('error', (error) => write(`--- hop3 supervisor: cannot start: ${error.message}\n`));
   status('running');
+  child.once('exit', (code, signal) => {
+    // What the worker left in this group (sh -c does not exec: its children outlive it) must not
+    // hold the port or run twice after a restart.
+    killLeftovers();
+  });
   child.once('close', (code, signal) => {
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (stopping) return finish('stopped', how);
@@ -73,6 +78,18 @@ function start() {
       start();
     }, delay);
   });
+}
+
+function killLeftovers() {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === process.pid) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 function finish(state, how, reason) {

@@ -37,6 +37,16 @@ export class Sandbox implements AsyncDisposable {
     return execa(process.execPath, [BIN, ...args], { env: { ...this.env, ...options.env }, cwd: options.cwd ?? ROOT, reject: false, all: true, stdin: 'ignore', extendEnv: false } as const);
   }
 
+  /** Stop the nginx router hop3 started for this home (its master's command line names this home's config). */
+  async stopRouter(): Promise<void> {
+    const pid = Number((await readFile(path.join(this.home, 'router', 'nginx.pid'), 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes(path.join(this.home, 'router', 'nginx.conf'))) return;
+    process.kill(pid, 'SIGQUIT');
+    for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+
   /** Pids of processes started for this sandbox (they have HOP3_DATA_DIR under its home). */
   async strayPids(): Promise<number[]> {
     const pids: number[] = [];
@@ -49,6 +59,7 @@ export class Sandbox implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    await this.stopRouter();
     for (const pid of await this.strayPids()) {
       try {
         process.kill(pid, 'SIGKILL');
