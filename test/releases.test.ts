@@ -99,6 +99,20 @@ describe.skipIf(!hasRouter && process.env.HOP3_REQUIRE_ENGINES !== '1')('release
     expect(missing.stderr).toContain('[DEPLOY_NO_RELEASE]');
   });
 
+  it('serialises concurrent deploys of one app: consecutive release numbers, exactly one live', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('swap-app');
+    await writeFile(path.join(app, 'hop3.toml'), '[run]\ndrain = 0\n');
+    const port = await freePort();
+    expect((await sandbox.hop3(['deploy', app, '--port', String(port), '--quiet'])).exitCode).toBe(0);
+    const deploys = await Promise.all([1, 2, 3].map(() => sandbox.hop3(['deploy', app, '--quiet'])));
+    for (const deploy of deploys) expect(deploy.exitCode, deploy.all).toBe(0);
+    const releases = JSON.parse((await sandbox.hop3(['releases', 'swap-app', '--json'])).stdout) as ReleaseJson[];
+    expect(releases.map((r) => r.release)).toEqual([1, 2, 3, 4]);
+    expect(releases.filter((r) => r.status === 'live').map((r) => r.release)).toEqual([4]);
+    expect(releases.slice(0, 3).every((r) => r.status === 'retired')).toBe(true);
+  });
+
   it('restarts a killed worker, and marks one that keeps crashing as failed', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('swap-app');

@@ -1,4 +1,5 @@
 import { BUILDER_NAMES, loadBuilder } from '../../builders/registry.js';
+import { NginxRouter } from '../deployers/nginx-router.js';
 import { isHop3Error, tail } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 
@@ -32,5 +33,21 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
       checks.push({ name: `builder ${name}`, usable: false, detail: isHop3Error(error) ? error.message : String(error), ...(isHop3Error(error) && error.hint ? { hint: error.hint } : {}) });
     }
   }
+  checks.push(await routerCheck(env));
   return checks;
+}
+
+/** The router for zero-downtime swaps: nginx, and whether hop3's own master is running for this HOP3_HOME. */
+async function routerCheck(env: NodeJS.ProcessEnv): Promise<Check> {
+  const router = await NginxRouter.find(env);
+  if (!router) {
+    return {
+      name: 'router nginx',
+      usable: false,
+      detail: env.HOP3_ROUTER === 'off' ? 'off (HOP3_ROUTER=off): deploys stop, then start' : 'not found: deploys stop, then start (not zero-downtime)',
+      hint: 'Install nginx (Debian: apt-get install nginx-light); hop3 runs its own master under HOP3_HOME/router.',
+    };
+  }
+  const pid = router.masterPid();
+  return { name: 'router nginx', usable: true, detail: `nginx ${router.version}; ${pid ? `running (pid ${pid})` : 'starts on the first deploy'}, config in ${router.dir}` };
 }
