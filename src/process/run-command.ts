@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 
 export interface CommandOptions {
   cwd?: string;
@@ -34,72 +34,65 @@ export interface CommandResult {
  * Run a program to completion; never rejects, the result says how it ended. Every external tool
  * hop3 runs (pip, npm, nix, git, shells) goes through here: one place for output, cancellation and timeouts.
  */
-export function runCommand(file: string, args: readonly string[], options: CommandOptions): Promise<CommandResult> {
+export async function runCommand(file: string, args: readonly string[], options: CommandOptions): Promise<CommandResult> {
   const started = performance.now();
   const command = [file, ...args].join(' ');
-  return new Promise((resolve) => {
-    const out = { stdout: '', stderr: '', all: '' };
-    let timedOut = false;
-    let canceled = false;
-    let spawnError: NodeJS.ErrnoException | undefined;
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = options.onLine ? { stdout: [lineTap(options.onLine, 'stdout')], stderr: [lineTap(options.onLine, 'stderr')] } : {};
 
-    for (const stream of ['stdout', 'stderr'] as const) {
-      let pending = '';
-      child[stream].setEncoding('utf8');
-      child[stream].on('data', (text: string) => {
-        out[stream] += text;
-        out.all += text;
-        if (!options.onLine) return;
-        const lines = (pending + text).split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) options.onLine(line, stream);
-      });
-      child[stream].on('end', () => {
-        if (pending && options.onLine) options.onLine(pending, stream);
-      });
-    }
-
-    const stop = () => child.kill('SIGTERM');
-    const onAbort = () => {
-      canceled = true;
-      stop();
-    };
-    if (options.signal?.aborted) onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stop()), options.timeoutMs);
-
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      spawnError = error;
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      const notFound = spawnError?.code === 'ENOENT';
-      const failed = spawnError !== undefined || code !== 0 || canceled || timedOut;
-      const reason = notFound
-        ? `${file} is not installed or not on PATH`
-        : spawnError
-          ? spawnError.message
-          : timedOut
-            ? `timed out after ${Math.round(options.timeoutMs! / 1000)} s`
-            : canceled
-              ? 'cancelled'
-              : signal
-                ? `killed by ${signal}`
-                : `exit code ${code}`;
-      resolve({
-        command,
-        failed,
-        ...(code !== null ? { exitCode: code } : {}),
-        ...(signal ? { signal } : {}),
-        notFound,
-        timedOut,
-        canceled,
-        reason,
-        ...out,
-        durationMs: performance.now() - started,
-      });
-    });
+  const result = await execa(file, args, {
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    env: options.env,
+    extendEnv: false,
+    stdin: 'ignore',
+    ...lines,
+    all: true,
+    reject: false,
+    stripFinalNewline: false,
+    maxBuffer: Infinity,
+    verbose: 'none',
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+    ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
   });
+
+  const { timedOut, isCanceled: canceled } = result;
+  const notFound = result.code === 'ENOENT';
+  const signal = result.signal as NodeJS.Signals | undefined;
+  // Failed without an exit status to blame: the spawn itself, or reading the output, went wrong.
+  const error = result.failed && !signal && !result.exitCode ? result.originalMessage || result.shortMessage : undefined;
+  const reason = notFound
+    ? `${file} is not installed or not on PATH`
+    : timedOut
+      ? `timed out after ${Math.round(options.timeoutMs! / 1000)} s`
+      : canceled
+        ? 'cancelled'
+        : signal
+          ? `killed by ${signal}`
+          : (error ?? `exit code ${result.exitCode}`);
+  return {
+    command,
+    failed: result.failed,
+    ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
+    ...(signal ? { signal } : {}),
+    notFound,
+    timedOut,
+    canceled,
+    reason,
+    stdout: result.stdout ?? '',
+    stderr: result.stderr ?? '',
+    all: result.all ?? '',
+    durationMs: performance.now() - started,
+  };
+}
+
+/** An execa transform that hands each line to `onLine` (without its "\n") and passes it through unchanged. */
+function lineTap(onLine: NonNullable<CommandOptions['onLine']>, stream: 'stdout' | 'stderr') {
+  return {
+    // Lines arrive as strings (utf8, not binary), each with its own "\n" if it had one.
+    *transform(line: unknown) {
+      const text = String(line);
+      onLine(text.endsWith('\n') ? text.slice(0, -1) : text, stream);
+      yield text;
+    },
+    preserveNewlines: true,
+  };
 }
