@@ -1,11 +1,14 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 
 export interface CommandOptions {
   cwd?: string;
   /** The child's whole environment (nothing is added from process.env). */
   env: NodeJS.ProcessEnv;
-  /** Aborting sends SIGTERM; the result says `canceled`. */
+  /** Aborting sends SIGTERM to the tool's whole process group, SIGKILL after a grace period; the result says `canceled`. */
   signal?: AbortSignal;
+  /** Stops the tool like a cancellation; the result says `timedOut`. */
   timeoutMs?: number;
   /** Each complete line of output as it arrives, for live logs. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
@@ -30,31 +33,89 @@ export interface CommandResult {
   durationMs: number;
 }
 
+/** How long a stopped tool has between SIGTERM and SIGKILL. */
+const GRACE_MS = 5000;
+
+/**
+ * hop3 starts this shell detached, so it leads a new process group, with a pipe as stdin that hop3
+ * never writes. It forks a watcher into that group (deaf to the group's SIGTERM, even one sent at
+ * once), then becomes the tool ("$@", stdin /dev/null, default signal handling).
+ * The pipe closes when hop3 has reaped the tool or hop3 itself died, even by SIGKILL; the watcher
+ * then SIGKILLs whatever is left of the group. The group's id is the tool's pid, and cannot be
+ * reused while the watcher is in it. Before the exec: $1 restorations of what sh changed in the environment.
+ */
+const LAUNCHER = `exec 3<&0 </dev/null
+trap '' TERM INT HUP
+{ read -r _ <&3; kill -s KILL -- "-$$"; } >/dev/null 2>&1 &
+trap - TERM INT HUP
+exec 3<&-
+n=$1; shift
+while [ "$n" -gt 0 ]; do case $1 in -*) unset "\${1#-}" ;; *) export "$1" ;; esac; n=$((n - 1)); shift; done
+exec "$@"`;
+
+/**
+ * Variables sh sets itself (PWD even when absent): the launcher puts back what the caller gave, or
+ * unsets PWD. sh cannot pass on names that are not identifiers (bash's exported functions, BASH_FUNC_f%%).
+ */
+const SHELL_OWNED = ['PWD', 'IFS', 'OPTIND', 'PPID'];
+
+function restorations(env: NodeJS.ProcessEnv): string[] {
+  const given = SHELL_OWNED.filter((name) => env[name] !== undefined).map((name) => `${name}=${env[name]}`);
+  const changes = env.PWD === undefined ? [...given, '-PWD'] : given;
+  return [String(changes.length), ...changes];
+}
+
 /**
  * Run a program to completion; never rejects, the result says how it ended. Every external tool
- * hop3 runs (pip, npm, nix, git, shells) goes through here: one place for output, cancellation and timeouts.
+ * hop3 runs (pip, npm, nix, git, shells) goes through here: one place for output, cancellation and timeouts,
+ * and for the rule that nothing a tool started outlives it, or outlives hop3.
  */
 export async function runCommand(file: string, args: readonly string[], options: CommandOptions): Promise<CommandResult> {
   const started = performance.now();
   const command = [file, ...args].join(' ');
+  // The launcher execs the tool, so a missing one is found here to keep execa's ENOENT answer.
+  if (!findProgram(file, options)) {
+    return { command, failed: true, notFound: true, timedOut: false, canceled: false, reason: `${file} is not installed or not on PATH`, stdout: '', stderr: '', all: '', durationMs: performance.now() - started };
+  }
+
+  // execa's own `timeout` would stop only the tool, not its group: one signal drives both.
+  const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const inputs = [options.signal, timeout].filter((signal) => signal !== undefined);
+  const stop = inputs.length > 1 ? AbortSignal.any(inputs) : inputs[0];
   const lines = options.onLine ? { stdout: [lineTap(options.onLine, 'stdout')], stderr: [lineTap(options.onLine, 'stderr')] } : {};
 
-  const result = await execa(file, args, {
+  const subprocess = execa('/bin/sh', ['-c', LAUNCHER, 'hop3', ...restorations(options.env), file, ...args], {
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     env: options.env,
     extendEnv: false,
-    stdin: 'ignore',
+    detached: true,
+    stdin: 'pipe',
     ...lines,
     all: true,
     reject: false,
     stripFinalNewline: false,
     maxBuffer: Infinity,
     verbose: 'none',
-    ...(options.signal ? { cancelSignal: options.signal } : {}),
-    ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+    ...(stop ? { cancelSignal: stop } : {}),
+    forceKillAfterDelay: GRACE_MS,
   });
+  // execa SIGTERMs the tool (then SIGKILLs it after the grace); its children get the SIGTERM too.
+  const stopGroup = () => {
+    // Until node has seen the tool exit, its pid cannot have been reused: the group is ours.
+    if (subprocess.pid === undefined || subprocess.exitCode !== null || subprocess.signalCode !== null) return;
+    try {
+      process.kill(-subprocess.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  };
+  if (stop?.aborted) stopGroup();
+  stop?.addEventListener('abort', stopGroup, { once: true });
+  const result = await subprocess;
+  stop?.removeEventListener('abort', stopGroup);
 
-  const { timedOut, isCanceled: canceled } = result;
+  const timedOut = result.isCanceled && timeout !== undefined && stop!.reason === timeout.reason;
+  const canceled = result.isCanceled && !timedOut;
   const notFound = result.code === 'ENOENT';
   const signal = result.signal as NodeJS.Signals | undefined;
   // Failed without an exit status to blame: the spawn itself, or reading the output, went wrong.
@@ -95,4 +156,11 @@ function lineTap(onLine: NonNullable<CommandOptions['onLine']>, stream: 'stdout'
     },
     preserveNewlines: true,
   };
+}
+
+/** Whether `file` names something that exists, looked up the way exec does: a path from `cwd`, else each PATH entry. */
+function findProgram(file: string, options: Pick<CommandOptions, 'cwd' | 'env'>): boolean {
+  const cwd = options.cwd ?? process.cwd();
+  const candidates = file.includes('/') ? [file] : (options.env.PATH ?? '/usr/bin:/bin').split(':').map((dir) => path.join(dir, file));
+  return candidates.some((candidate) => statSync(path.resolve(cwd, candidate), { throwIfNoEntry: false }) !== undefined);
 }

@@ -72,8 +72,17 @@ describe('runCommand', () => {
     try {
       const result = await runCommand('/usr/bin/env', [], { env: { PATH: '/usr/bin:/bin', GIVEN: 'yes', IFS: 'x', PWD: '/elsewhere' }, cwd: '/tmp' });
       expect(result.stdout.split('\n').filter(Boolean).sort()).toEqual(['GIVEN=yes', 'IFS=x', 'PATH=/usr/bin:/bin', 'PWD=/elsewhere']);
+      const bare = await runCommand('/usr/bin/env', [], { env: { PATH: '/usr/bin:/bin' }, cwd: '/tmp' });
+      expect(bare.stdout).toBe('PATH=/usr/bin:/bin\n');
     } finally {
       delete process.env.HOP3_TEST_PARENT_ONLY;
     }
+  });
+
+  it('returns when the tool exits, stopping what it left running in the background', async () => {
+    // The leftover holds stdout open: without the group rule the call would last as long as it does.
+    const result = await runCommand('/bin/sh', ['-c', 'sleep 20 & echo $!'], { env });
+    expect(result).toMatchObject({ failed: false, exitCode: 0 });
+    expect(result.durationMs).toBeLessThan(10_000);
   });
 });
