@@ -38,8 +38,9 @@ const GRACE_MS = 5000;
 
 /**
  * hop3 starts this shell detached, so it leads a new process group, with a pipe as stdin that hop3
- * never writes. It forks a watcher into that group (deaf to the group's SIGTERM, even one sent at
- * once), then becomes the tool ("$@", stdin /dev/null, default signal handling).
+ * never writes. It forks a watcher into that group (deaf to the group's SIGTERM: one sent during
+ * that fork is lost, and the grace's SIGKILL ends the tool), then becomes the tool ("$@", stdin
+ * /dev/null, default signal handling).
  * The pipe closes when hop3 has reaped the tool or hop3 itself died, even by SIGKILL; the watcher
  * then SIGKILLs whatever is left of the group. The group's id is the tool's pid, and cannot be
  * reused while the watcher is in it. Before the exec: $1 restorations of what sh changed in the environment.
@@ -74,14 +75,13 @@ export async function runCommand(file: string, args: readonly string[], options:
   const started = performance.now();
   const command = [file, ...args].join(' ');
   // The launcher execs the tool, so a missing one is found here to keep execa's ENOENT answer.
-  if (!findProgram(file, options)) {
-    return { command, failed: true, notFound: true, timedOut: false, canceled: false, reason: `${file} is not installed or not on PATH`, stdout: '', stderr: '', all: '', durationMs: performance.now() - started };
-  }
+  if (!findProgram(file, options)) return notStarted(command, started, { notFound: true, canceled: false, reason: `${file} is not installed or not on PATH` });
 
   // execa's own `timeout` would stop only the tool, not its group: one signal drives both.
   const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
   const inputs = [options.signal, timeout].filter((signal) => signal !== undefined);
   const stop = inputs.length > 1 ? AbortSignal.any(inputs) : inputs[0];
+  if (stop?.aborted) return notStarted(command, started, { notFound: false, canceled: true, reason: 'cancelled' });
   const lines = options.onLine ? { stdout: [lineTap(options.onLine, 'stdout')], stderr: [lineTap(options.onLine, 'stderr')] } : {};
 
   const subprocess = execa('/bin/sh', ['-c', LAUNCHER, 'hop3', ...restorations(options.env), file, ...args], {
@@ -109,7 +109,6 @@ export async function runCommand(file: string, args: readonly string[], options:
       // Already gone.
     }
   };
-  if (stop?.aborted) stopGroup();
   stop?.addEventListener('abort', stopGroup, { once: true });
   const result = await subprocess;
   stop?.removeEventListener('abort', stopGroup);
@@ -143,6 +142,11 @@ export async function runCommand(file: string, args: readonly string[], options:
     all: result.all ?? '',
     durationMs: performance.now() - started,
   };
+}
+
+/** The result for a tool that was never started. */
+function notStarted(command: string, started: number, why: Pick<CommandResult, 'notFound' | 'canceled' | 'reason'>): CommandResult {
+  return { command, failed: true, timedOut: false, ...why, stdout: '', stderr: '', all: '', durationMs: performance.now() - started };
 }
 
 /** An execa transform that hands each line to `onLine` (without its "\n") and passes it through unchanged. */

@@ -26,7 +26,7 @@ describe.skipIf(!canUnshare && process.env.HOP3_REQUIRE_ENGINES !== '1')('tools 
       const run = await execa('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, scenario, ROOT, path.join(dir, 'mark')], { timeout: 90_000 });
       const report = JSON.parse(run.stdout) as Record<'killed' | 'stoppedThenKilled' | 'cancelled', Scenario>;
       for (const [name, outcome] of Object.entries(report)) {
-        expect({ name, started: outcome.started, left: outcome.left }).toEqual({ name, started: true, left: [] });
+        expect({ name, started: outcome.started, left: outcome.left }, run.stderr).toEqual({ name, started: true, left: [] });
       }
       // Gone at once, not after some timeout of their own.
       expect(report.killed.clearedAfterMs).toBeLessThan(3000);
