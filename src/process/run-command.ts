@@ -166,5 +166,13 @@ function lineTap(onLine: NonNullable<CommandOptions['onLine']>, stream: 'stdout'
 function findProgram(file: string, options: Pick<CommandOptions, 'cwd' | 'env'>): boolean {
   const cwd = options.cwd ?? process.cwd();
   const candidates = file.includes('/') ? [file] : (options.env.PATH ?? '/usr/bin:/bin').split(':').map((dir) => path.join(dir, file));
-  return candidates.some((candidate) => statSync(path.resolve(cwd, candidate), { throwIfNoEntry: false }) !== undefined);
+  return candidates.some((candidate) => {
+    try {
+      statSync(path.resolve(cwd, candidate));
+      return true;
+    } catch {
+      // Absent, or behind a PATH entry that is not a readable directory: exec would skip it too.
+      return false;
+    }
+  });
 }

@@ -44,6 +44,7 @@ describe('runCommand', () => {
       // Found on the PATH the child gets, not on hop3's.
       expect(await runCommand('sh', ['-c', 'true'], { env: { PATH: dir } })).toMatchObject({ notFound: true });
       expect(await runCommand('sh', ['-c', 'true'], { env: { PATH: `${dir}:/bin` } })).toMatchObject({ failed: false, notFound: false });
+      expect(await runCommand('sh', ['-c', 'true'], { env: { PATH: '/etc/passwd' } })).toMatchObject({ notFound: true });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
