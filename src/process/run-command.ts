@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 
 export interface CommandOptions {
   cwd?: string;
@@ -84,6 +83,8 @@ export async function runCommand(file: string, args: readonly string[], options:
   if (stop?.aborted) return notStarted(command, started, { notFound: false, canceled: true, reason: 'cancelled' });
   const lines = options.onLine ? { stdout: [lineTap(options.onLine, 'stdout')], stderr: [lineTap(options.onLine, 'stderr')] } : {};
 
+  // Loaded on first use: execa costs tens of ms to load, which `hop3 status` or the start of a build need not pay.
+  const { execa } = await import('execa');
   const subprocess = execa('/bin/sh', ['-c', LAUNCHER, 'hop3', ...restorations(options.env), file, ...args], {
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     env: options.env,
