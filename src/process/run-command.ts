@@ -36,17 +36,24 @@ export interface CommandResult {
 const GRACE_MS = 5000;
 
 /**
- * hop3 starts this shell detached, so it leads a new process group, with a pipe as stdin that hop3
- * never writes. It forks a watcher into that group (deaf to the group's SIGTERM: one sent during
- * that fork is lost, and the grace's SIGKILL ends the tool), then becomes the tool ("$@", stdin
- * /dev/null, default signal handling).
- * The pipe closes when hop3 has reaped the tool or hop3 itself died, even by SIGKILL; the watcher
- * then SIGKILLs whatever is left of the group. The group's id is the tool's pid, and cannot be
- * reused while the watcher is in it. Before the exec: $1 restorations of what sh changed in the environment.
+ * hop3 starts this shell detached, so it leads a new process group, with a pipe as stdin that only
+ * hop3 holds. It forks a watcher into that group (deaf to the group's SIGTERM: one sent during that
+ * fork is lost, and the grace's SIGKILL ends the tool), then becomes the tool ("$@", stdin /dev/null,
+ * default signal handling). The group's id is the tool's pid, not reusable while the watcher is in
+ * the group: it signals only that group, never a pid, and hop3 signals no group itself.
+ * - hop3 writes "stop" (cancelled, timed out): the watcher SIGTERMs the group, and once the pipe closes
+ *   (hop3 reaped the tool, which execa SIGKILLs after the grace) SIGKILLs what is left.
+ * - The pipe closes while the tool is still there (alive, or dead but not reaped): hop3 died, even by
+ *   SIGKILL. The watcher SIGKILLs the whole group.
+ * - The pipe closes once hop3 reaped the tool: the watcher leaves what the tool left running (a daemon, as nginx).
+ * Before the exec: $1 restorations of what sh changed in the environment.
  */
 const LAUNCHER = `exec 3<&0 </dev/null
 trap '' TERM INT HUP
-{ read -r _ <&3; kill -s KILL -- "-$$"; } >/dev/null 2>&1 &
+{
+  if read -r stop <&3; then kill -s TERM -- "-$$"; read -r _ <&3; fi
+  if [ -n "$stop" ] || kill -0 "$$"; then kill -s KILL -- "-$$"; fi
+} >/dev/null 2>&1 &
 trap - TERM INT HUP
 exec 3<&-
 n=$1; shift
@@ -100,15 +107,11 @@ export async function runCommand(file: string, args: readonly string[], options:
     ...(stop ? { cancelSignal: stop } : {}),
     forceKillAfterDelay: GRACE_MS,
   });
-  // execa SIGTERMs the tool (then SIGKILLs it after the grace); its children get the SIGTERM too.
+  // execa SIGTERMs the tool (then SIGKILLs it after the grace); the watcher SIGTERMs its children too.
   const stopGroup = () => {
-    // Until node has seen the tool exit, its pid cannot have been reused: the group is ours.
-    if (subprocess.pid === undefined || subprocess.exitCode !== null || subprocess.signalCode !== null) return;
-    try {
-      process.kill(-subprocess.pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
+    // Once node has seen the tool exit, the watcher is on its way out: nothing to tell.
+    if (subprocess.exitCode !== null || subprocess.signalCode !== null) return;
+    subprocess.stdin.write('stop\n', () => {});
   };
   stop?.addEventListener('abort', stopGroup, { once: true });
   const result = await subprocess;

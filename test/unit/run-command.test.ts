@@ -85,10 +85,4 @@ describe('runCommand', () => {
     }
   });
 
-  it('returns when the tool exits, stopping what it left running in the background', async () => {
-    // The leftover holds stdout open: without the group rule the call would last as long as it does.
-    const result = await runCommand('/bin/sh', ['-c', 'sleep 20 & echo $!'], { env });
-    expect(result).toMatchObject({ failed: false, exitCode: 0 });
-    expect(result.durationMs).toBeLessThan(10_000);
-  });
 });
