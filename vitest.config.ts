@@ -13,6 +13,8 @@ export default defineConfig({
       { extends: true, test: { name: 'cli', include: ['test/*.test.ts', 'test/safety/**/*.test.ts'], globalSetup: cliSetup } },
       { extends: true, test: { name: 'docker', include: ['test/docker/**/*.test.ts'], globalSetup: cliSetup } },
       { extends: true, test: { name: 'nix', include: ['test/nix/**/*.test.ts'], globalSetup: cliSetup } },
+      // Faults that stop the machine's engines: alone, after every other project.
+      { extends: true, test: { name: 'faults', include: ['test/faults/**/*.test.ts'], globalSetup: cliSetup, sequence: { groupOrder: 1 } } },
     ],
   },
 });

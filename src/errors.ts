@@ -48,6 +48,8 @@ export interface Hop3ErrorOptions {
   timedOut?: boolean;
   /** Set when a failed deploy brought the previous release back: its build id. */
   restoredBuild?: string;
+  /** Set when a failed deploy never touched the live release (behind the router): its build id. */
+  keptBuild?: string;
 }
 
 export class Hop3Error extends Error {
@@ -62,6 +64,7 @@ export class Hop3Error extends Error {
   readonly durationMs: number | undefined;
   readonly timedOut: boolean | undefined;
   readonly restoredBuild: string | undefined;
+  readonly keptBuild: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: Hop3ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -75,12 +78,13 @@ export class Hop3Error extends Error {
     this.durationMs = options.durationMs;
     this.timedOut = options.timedOut;
     this.restoredBuild = options.restoredBuild;
+    this.keptBuild = options.keptBuild;
   }
 
   /** Every option this error was made with, so a copy keeps them all. */
   get options(): Hop3ErrorOptions {
     const options: Hop3ErrorOptions = {};
-    const fields = { hint: this.hint, cause: this.cause, file: this.file, command: this.command, exitCode: this.exitCode, outputTail: this.outputTail, durationMs: this.durationMs, timedOut: this.timedOut, restoredBuild: this.restoredBuild };
+    const fields = { hint: this.hint, cause: this.cause, file: this.file, command: this.command, exitCode: this.exitCode, outputTail: this.outputTail, durationMs: this.durationMs, timedOut: this.timedOut, restoredBuild: this.restoredBuild, keptBuild: this.keptBuild };
     for (const [key, value] of Object.entries(fields)) if (value !== undefined) (options as Record<string, unknown>)[key] = value;
     if (this.usage) options.usage = true;
     return options;

@@ -119,15 +119,18 @@ describe('hop3 CLI on bad input', () => {
     expectClearError(result, 'DEPLOY_WORKER_EXITED', 'Worker web exited (code 4)', 'missing config');
   });
 
-  it('brings the previous release back when a new one fails', async () => {
+  it.each([
+    ['behind the router, leaves the live release untouched', {}, 'live release (build %s) was not touched'],
+    ['without the router (HOP3_ROUTER=off), brings the previous release back', { HOP3_ROUTER: 'off' }, 'previous release (build %s) was restarted'],
+  ])('when a new release fails %s', async (_mode, env, message) => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('procfile-app');
     const port = String(await freePort());
-    expect((await sandbox.hop3(['deploy', app, '--port', port])).exitCode).toBe(0);
+    expect((await sandbox.hop3(['deploy', app, '--port', port], { env })).exitCode).toBe(0);
     const before = JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout);
     await writeFile(path.join(app, 'Procfile'), 'web: exit 1\n');
-    const broken = await sandbox.hop3(['deploy', app, '--port', port]);
-    expectClearError(broken, 'DEPLOY_WORKER_EXITED', `previous release (build ${before.build_id}) was restarted`);
+    const broken = await sandbox.hop3(['deploy', app, '--port', port], { env });
+    expectClearError(broken, 'DEPLOY_WORKER_EXITED', message.replace('%s', before.build_id));
     const after = JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout);
     expect(after).toMatchObject({ running: true, build_id: before.build_id });
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('hello from procfile-app');

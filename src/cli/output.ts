@@ -7,6 +7,7 @@ export function formatError(error: unknown, env: NodeJS.ProcessEnv = process.env
     lines.push(`hop3: ${error.message} [${error.code}]`);
     if (error.outputTail) lines.push('', ...error.outputTail.split('\n').map((line) => `  | ${line}`), '');
     if (error.restoredBuild) lines.push(`The previous release (build ${error.restoredBuild}) was restarted and keeps serving.`);
+    if (error.keptBuild) lines.push(`The live release (build ${error.keptBuild}) was not touched and keeps serving.`);
     if (error.hint) lines.push(`hint: ${error.hint}`);
   } else {
     lines.push(`hop3: unexpected error: ${error instanceof Error ? error.message : String(error)} [INTERNAL]`);

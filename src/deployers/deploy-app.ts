@@ -75,7 +75,8 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
         return await swapBehindRouter(release, { deployer, router, active, paths, request, load });
       } catch (error) {
         await claim.release();
-        throw error;
+        const live = active.findLast((r) => r.status === 'live');
+        throw live && isHop3Error(error) ? error.with({ keptBuild: live.artifact.build_id }) : error;
       }
     }
     log.warn('nginx is not installed (or HOP3_ROUTER=off): the running release stops before the new one starts, so this deploy is not zero-downtime. Install nginx (Debian: apt-get install nginx-light).');
@@ -121,7 +122,8 @@ async function swapBehindRouter(release: Release, { deployer, router, active, pa
   await writeRelease(paths, routed);
   log.step(`starting ${paths.app} release ${routed.release} (build ${routed.artifact.build_id}) with the ${deployer.name} deployer on slot port ${slot}${live ? ` while release ${live.release} serves` : ''}`);
   const started = await startRelease(routed, deployer, paths, request, async (up) => {
-    const staticPaths = locationKind(up.artifact.location) === 'image' ? {} : { ...up.artifact.runtime.static_paths };
+    // nginx serves a release's static folders from this host; `/` stays with the app (its server decides what is hidden).
+    const staticPaths = locationKind(up.artifact.location) === 'image' ? {} : Object.fromEntries(Object.entries(up.artifact.runtime.static_paths).filter(([prefix]) => prefix !== '/'));
     await router.route({ app: paths.app, publicPort, slots, staticPaths });
     return `http://127.0.0.1:${publicPort}/`;
   });
@@ -288,7 +290,10 @@ export interface AppStatus {
   build_id: string | null;
   builder: string | null;
   url: string | null;
+  /** The app's public port. */
   port: number | null;
+  /** Behind the router: the internal port the live release listens on. */
+  slot_port?: number;
   started_at: string | null;
   workers: WorkerStatus[];
 }
@@ -308,7 +313,8 @@ export async function appStatus(app: string, ctx: DeployerContext, load: Deploye
     build_id: shown.artifact.build_id,
     builder: shown.artifact.builder,
     url: shown.url,
-    port: shown.port,
+    port: shown.public_port ?? shown.port,
+    ...(shown.public_port !== undefined ? { slot_port: shown.port } : {}),
     started_at: shown.started_at,
     workers,
   };

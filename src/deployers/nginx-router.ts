@@ -190,7 +190,7 @@ function appConfig(route: Route, staticLinks: string[]): string {
   const upstream = `hop3_${route.app.replace(/[^a-z0-9_]/g, '_')}`;
   const statics = Object.keys(route.staticPaths).map((prefix, index) => {
     const location = prefix.endsWith('/') ? prefix : `${prefix}/`;
-    return [`  location ${location} {`, `    alias ${staticLinks[index]}/;`, '  }'].join('\n');
+    return [`  location ${location} {`, `    alias ${staticLinks[index]}/;`, '    location ~ /\\. { return 404; }', '  }'].join('\n');
   });
   return [
     `# ${route.app}: written by hop3; changes are overwritten.`,

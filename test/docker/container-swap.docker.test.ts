@@ -27,7 +27,7 @@ describeDocker('container releases behind the nginx router', () => {
       }
     });
     console.log(`container app, 10 redeploys: ${load.requests} requests, ${load.failures} failed, ${load.socketErrors} socket errors; probe ${load.probes - load.probeFailures}/${load.probes} ok, longest outage ${load.longestOutageMs} ms`);
-    if (load.failures > 0) console.log((await readFile(path.join(sandbox.home, 'router', 'error.log'), 'utf8')).split('\n').filter((l) => !/connect\(\) failed \(111|temporarily disabled/.test(l)).slice(-30).join('\n'));
+    if (load.failures + load.probeFailures > 0) console.log((await readFile(path.join(sandbox.home, 'router', 'error.log'), 'utf8')).split('\n').filter((l) => !/connect\(\) failed \(111|temporarily disabled/.test(l)).slice(-30).join('\n'));
     expect(load.requests).toBeGreaterThan(100);
     expect({ failures: load.failures, socketErrors: load.socketErrors, probeFailures: load.probeFailures }).toEqual({ failures: 0, socketErrors: 0, probeFailures: 0 });
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('v11');
