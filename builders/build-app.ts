@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkArtifactTarget, parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
 import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
@@ -8,6 +8,7 @@ import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { mergeManifest, type Manifest } from '../src/manifest/merge-manifest.js';
 import { withAppLock } from '../src/state/app-lock.js';
+import { ensureAppDirs } from '../src/state/app-dirs.js';
 import { appNameFromDir, appPaths, validateAppName, type AppPaths } from '../src/state/hop3-home.js';
 import { loadBuilder } from './registry.js';
 import { digestSourceTree, listSourceTree } from './source-tree.js';
@@ -106,7 +107,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
       `artifact of ${appName}`,
     );
     const buildDir = paths.build(output.buildId);
-    await mkdir(buildDir, { recursive: true });
+    await ensureAppDirs(paths, buildDir);
     const artifactFile = path.join(buildDir, ARTIFACT_FILE_NAME);
     await saveArtifact(artifactFile, artifact);
     await saveArtifact(paths.latestArtifact, artifact);

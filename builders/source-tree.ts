@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
 import { Hop3Error, wrapError } from '../src/errors.js';
@@ -75,17 +75,27 @@ export async function digestSourceTree(root: string, entries: readonly SourceEnt
   return hash.digest('hex');
 }
 
-/** Copy the (filtered) source entries into `target`: builds never touch the user's directory. */
+/**
+ * Copy the (filtered) source entries into `target`: builds never touch the user's directory.
+ * The copy is the owner's only (its hop3.toml or .env may hold env values): group and other bits are dropped.
+ */
 export async function copySourceTree(sourceDir: string, entries: readonly SourceEntry[], target: string): Promise<void> {
   let current = target;
+  const privateDir = async (dir: string) => {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700); // the umask may have taken bits off
+  };
   try {
-    await mkdir(target, { recursive: true });
+    await privateDir(target);
     for (const entry of entries) {
       const to = path.join(target, entry.path);
       current = to;
-      if (entry.type === 'dir') await mkdir(to, { recursive: true, mode: entry.mode });
+      if (entry.type === 'dir') await privateDir(to);
       else if (entry.type === 'symlink') await symlink(entry.linkTarget!, to);
-      else await copyFile(path.join(sourceDir, entry.path), to);
+      else {
+        await copyFile(path.join(sourceDir, entry.path), to);
+        await chmod(to, entry.mode & 0o700);
+      }
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Hop3Error } from '../../src/errors.js';
+import { ensureAppDirs, PRIVATE_DIR_MODE } from '../../src/state/app-dirs.js';
 import type { Builder, BuildContext, BuildOutput } from '../builder.js';
 import { buildHooks } from '../../src/config/build-hooks.js';
 import { runTool } from '../run-tool.js';
@@ -58,13 +59,13 @@ export class LocalBuilder implements Builder {
   }
 
   private async createBuildDir(ctx: BuildContext): Promise<{ buildId: string; dir: string }> {
-    await mkdir(ctx.paths.builds, { recursive: true });
+    await ensureAppDirs(ctx.paths, ctx.paths.builds);
     const base = localBuildId(ctx.now, ctx.sourceDigest);
     for (let attempt = 1; attempt <= 50; attempt++) {
       const buildId = attempt === 1 ? base : `${base}.${attempt}`;
       const dir = ctx.paths.build(buildId);
       try {
-        await mkdir(dir); // not recursive: fails if another build took this id
+        await mkdir(dir, { mode: PRIVATE_DIR_MODE }); // not recursive: fails if another build took this id
         return { buildId, dir };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

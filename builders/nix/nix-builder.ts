@@ -1,7 +1,8 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { Hop3Error } from '../../src/errors.js';
+import { ensureAppDirs } from '../../src/state/app-dirs.js';
 import type { Availability, Builder, BuilderEngines, BuildContext, BuildOutput } from '../builder.js';
 import { NIX_FILES } from '../toolchains/generic.js';
 import { TOOLCHAINS } from '../toolchains/registry.js';
@@ -57,7 +58,7 @@ export class NixBuilder implements Builder {
         : ['-f', path.join(stage.sourceDir, input.file), options.attr ?? '', ...(input.vendored ? ['--arg', 'vendor', stage.vendorDir] : [])];
 
     // Rooted under a temporary name until the store path (hence the build id) is known: GC can't strike in between.
-    await mkdir(ctx.paths.gcroots, { recursive: true });
+    await ensureAppDirs(ctx.paths, ctx.paths.gcroots);
     const pending = path.join(ctx.paths.gcroots, `.pending-${process.pid}-${Date.now()}`);
     try {
       ctx.log.step(`nix build of ${input.label}`);

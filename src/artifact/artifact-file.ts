@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Hop3Error } from '../errors.js';
+import { PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import { formatIssues } from '../validation.js';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
 import { ARTIFACT_SCHEMA_VERSION, BuildArtifactSchema, type BuildArtifact } from './schema.js';
@@ -29,11 +30,11 @@ export function serializeArtifact(artifact: Artifact): string {
   return `${JSON.stringify(sortKeys(artifact), null, 2)}\n`;
 }
 
-/** Write atomically (temp file + rename): readers never see a partial artifact. */
+/** Write atomically (temp file + rename): readers never see a partial artifact. Owner-only: it carries env values. */
 export async function saveArtifact(file: string, artifact: Artifact): Promise<void> {
   const checked = parseArtifact(artifact, file);
   try {
-    await writeFileAtomic(file, serializeArtifact(checked));
+    await writeFileAtomic(file, serializeArtifact(checked), { mode: PRIVATE_FILE_MODE });
   } catch (error) {
     throw new Hop3Error('ARTIFACT_WRITE_FAILED', `Cannot write artifact ${file}: ${(error as Error).message}`, {
       file,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import writeFileAtomic from 'write-file-atomic';
@@ -8,6 +8,7 @@ import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, isHop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { withAppLock } from '../state/app-lock.js';
+import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases, listReleases, nextReleaseNumber, removeRelease, writeRelease, type Release, type WorkerRecord } from '../state/releases.js';
 import type { Deployer, DeployerContext, LogOptions, WorkerStatus } from './deployer.js';
@@ -148,8 +149,8 @@ async function appSlots(paths: AppPaths, livePort: number | undefined): Promise<
     slots[index] = await freePort();
   }
   if (slots.join(' ') !== saved.join(' ')) {
-    await mkdir(paths.run, { recursive: true });
-    await writeFileAtomic(file, `${slots.join(' ')}\n`);
+    await ensureAppDirs(paths, paths.run);
+    await writeFileAtomic(file, `${slots.join(' ')}\n`, { mode: PRIVATE_FILE_MODE });
   }
   return slots;
 }

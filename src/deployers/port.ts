@@ -5,6 +5,7 @@ import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { Hop3Error, wrapError } from '../errors.js';
 import { AppNameSchema } from '../artifact/schema.js';
+import { ensureAppDirs, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import { appPaths, hop3Home, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases } from '../state/releases.js';
 
@@ -27,7 +28,7 @@ export interface PortClaim {
  */
 export async function claimPort(paths: AppPaths, env: NodeJS.ProcessEnv, options: { requested?: number; heldByApp: readonly number[] }): Promise<PortClaim> {
   const home = hop3Home(env);
-  await mkdir(home, { recursive: true });
+  await mkdir(home, { recursive: true, mode: PRIVATE_DIR_MODE });
   const unlock = await lockfile.lock(home, { lockfilePath: path.join(home, 'ports.lock'), stale: 5000, retries: { retries: 50, minTimeout: 50, maxTimeout: 200 } });
   try {
     const previous = await rememberedPort(paths);
@@ -57,9 +58,9 @@ export async function claimPort(paths: AppPaths, env: NodeJS.ProcessEnv, options
 }
 
 async function writePort(paths: AppPaths, port: number): Promise<void> {
+  await ensureAppDirs(paths, paths.run);
   try {
-    await mkdir(paths.run, { recursive: true });
-    await writeFileAtomic(paths.portFile, `${port}\n`);
+    await writeFileAtomic(paths.portFile, `${port}\n`, { mode: PRIVATE_FILE_MODE });
   } catch (error) {
     throw wrapError(error, 'STATE_WRITE_FAILED', `Cannot record port ${port} of ${paths.app} in ${paths.portFile}`, 'Check that HOP3_HOME is writable and its disk is not full; nothing was started or stopped.', { file: paths.portFile });
   }

@@ -1,9 +1,10 @@
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
+import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
 import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
 import { followFiles, readTail } from './log-files.js';
@@ -94,15 +95,16 @@ export class ProcessDeployer implements Deployer {
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const { paths, log } = options;
     const cwd = artifact.runtime.working_dir || artifact.location;
-    await Promise.all([paths.logs, path.join(paths.run, 'workers'), path.join(paths.data, 'tmp')].map((dir) => mkdir(dir, { recursive: true })));
+    await ensureAppDirs(paths, paths.logs, paths.run, path.join(paths.run, 'workers'), paths.data, path.join(paths.data, 'tmp'));
     await this.runBeforeRun(artifact, options, cwd);
 
     const started: StartedWorker[] = [];
     try {
       for (const [name, command] of Object.entries(artifact.runtime.workers)) {
         const logFile = paths.log(name);
-        const handle = await open(logFile, 'a');
+        const handle = await open(logFile, 'a', PRIVATE_FILE_MODE);
         try {
+          await handle.chmod(PRIVATE_FILE_MODE); // a log an older hop3 left readable: workers may print env values
           const logOffset = (await handle.stat()).size;
           await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id}): ${command}\n`);
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });

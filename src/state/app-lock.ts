@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { Hop3Error } from '../errors.js';
 import { procStat } from '../process/proc-stat.js';
+import { ensureAppDirs } from './app-dirs.js';
 import type { AppPaths } from './hop3-home.js';
 
 /** A holder that stops refreshing the lock (stopped, or on a frozen machine) loses it after this long. */
@@ -17,7 +18,7 @@ const WAIT_MS = 120_000;
  * instead of going on as if it still held it.
  */
 export async function withAppLock<T>(paths: AppPaths, fn: () => Promise<T>): Promise<T> {
-  await mkdir(paths.root, { recursive: true });
+  await ensureAppDirs(paths);
   let lost!: (error: Hop3Error) => void;
   const lockLost = new Promise<never>((_, reject) => {
     lost = reject;

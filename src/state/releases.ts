@@ -1,10 +1,11 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as z from 'zod';
 import { parseArtifact, type Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error } from '../errors.js';
 import { formatIssues } from '../validation.js';
+import { ensureAppDirs, PRIVATE_FILE_MODE } from './app-dirs.js';
 import type { AppPaths } from './hop3-home.js';
 
 const WorkerRecordSchema = z
@@ -107,9 +108,10 @@ export async function nextReleaseNumber(paths: AppPaths): Promise<number> {
 export async function writeRelease(paths: AppPaths, release: Release): Promise<void> {
   const checked = ReleaseSchema.parse(release);
   const file = releaseFile(paths, release.release);
+  await ensureAppDirs(paths, paths.releases);
   try {
-    await mkdir(paths.releases, { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify(checked, null, 2)}\n`);
+    // It embeds the artifact, env values included.
+    await writeFileAtomic(file, `${JSON.stringify(checked, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
   } catch (error) {
     throw new Hop3Error('STATE_WRITE_FAILED', `Cannot record release ${release.release} of ${release.app} in ${file}: ${(error as Error).message}`, {
       file,
