@@ -1,13 +1,17 @@
+import { stat } from 'node:fs/promises';
 import { BUILDER_NAMES, loadBuilder } from '../../builders/registry.js';
 import { NginxRouter } from '../deployers/nginx-router.js';
 import { isHop3Error, tail } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
+import { hop3Home } from '../state/hop3-home.js';
 
 export interface Check {
   name: string;
   usable: boolean;
   detail: string;
   hint?: string;
+  /** Usable, but something the user should fix (the hint says what). */
+  warning?: true;
 }
 
 async function tool(name: string, file: string, args: string[], hint: string): Promise<Check> {
@@ -25,6 +29,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
     tool('python3', python3, ['--version'], 'Install python3 to build Python apps locally.'),
     tool('python3-venv', python3, ['-c', 'import venv, ensurepip; print("venv + ensurepip available")'], 'Install python3-venv (Debian: apt-get install python3-venv).'),
   ]);
+  checks.push(await homeCheck(env));
   for (const name of BUILDER_NAMES) {
     try {
       const availability = await (await loadBuilder(name, { env })).available();
@@ -50,4 +55,20 @@ async function routerCheck(env: NodeJS.ProcessEnv): Promise<Check> {
   }
   const pid = router.masterPid();
   return { name: 'router nginx', usable: true, detail: `nginx ${router.version}; ${pid ? `running (pid ${pid})` : 'starts on the first deploy'}, config in ${router.dir}` };
+}
+
+/** HOP3_HOME holds artifacts, run state and logs, which carry env values: group or others must not get in. */
+async function homeCheck(env: NodeJS.ProcessEnv): Promise<Check> {
+  const home = hop3Home(env);
+  const info = await stat(home).catch(() => undefined);
+  if (!info) return { name: 'HOP3_HOME', usable: true, detail: `${home} (not created yet; hop3 creates it 0700)` };
+  const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
+  if ((info.mode & 0o077) === 0) return { name: 'HOP3_HOME', usable: true, detail: `${home} (${mode})` };
+  return {
+    name: 'HOP3_HOME',
+    usable: true,
+    warning: true,
+    detail: `${home} is ${mode}: other users may read its artifacts, run state and logs, which hold env values`,
+    hint: `chmod 700 ${home} (hop3 creates it 0700, but leaves the modes of an existing one to you)`,
+  };
 }
