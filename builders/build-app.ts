@@ -6,11 +6,14 @@ import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
 import { notActedOnWarning } from '../src/config/app-settings.js';
 import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
+import { redactor, type Redactor } from '../src/log/redactor.js';
 import { mergeManifest, type Manifest } from '../src/manifest/merge-manifest.js';
 import { withAppLock } from '../src/state/app-lock.js';
 import { ensureAppDirs } from '../src/state/app-dirs.js';
 import { appNameFromDir, appPaths, validateAppName, type AppPaths } from '../src/state/hop3-home.js';
+import type { Builder } from './builder.js';
 import { loadBuilder } from './registry.js';
+import { resolveBuildSecrets, secretRequests, type SecretRequest } from './secrets/build-secrets.js';
 import { digestSourceTree, listSourceTree } from './source-tree.js';
 import { detectToolchain, type Detection } from './toolchains/registry.js';
 
@@ -23,6 +26,8 @@ export interface BuildRequest {
   /** Also write the artifact here. */
   output?: string;
   baseImage?: string;
+  /** `--secret`; added to `[build] secrets`, and wins for the same id. */
+  secrets?: readonly SecretRequest[];
   env: NodeJS.ProcessEnv;
   log: Logger;
   now?: () => Date;
@@ -35,6 +40,8 @@ export interface BuildResult {
   artifactFile: string;
   manifest: Manifest;
   detection: Detection;
+  /** Masks the build's secrets, for what the caller prints next (a deploy's output and errors). */
+  redact: Redactor;
 }
 
 /** The build half of the pipeline: config -> toolchain -> builder -> manifest merge -> frozen, saved artifact. */
@@ -45,76 +52,97 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(sourceDir);
   const { name: builderName, where } = chosenBuilder(request, config);
   const paths = appPaths(appName, request.env);
-  const log = request.log;
   const unacted = notActedOnWarning(config.settings);
-  if (unacted) log.warn(unacted);
+  if (unacted) request.log.warn(unacted);
   // Independent reads of the source and of hop3 itself: done together, they cost the longest one.
   const [builder, detection, { sourceEntries, sourceDigest }] = await Promise.all([
     loadBuilder(builderName, { env: request.env }, where),
     detectToolchain(config),
     listSourceTree(sourceDir, config.settings.build.ignore).then(async (entries) => ({ sourceEntries: entries, sourceDigest: await digestSourceTree(sourceDir, entries) })),
   ]);
-  log.step(`building ${appName} from ${sourceDir} (${builderName} builder, ${detection.toolchain.name} toolchain: ${detection.reason})`);
-  const choice = await detection.toolchain.describe?.(config);
-  if (choice) log.info(choice);
-  const now = (request.now ?? (() => new Date()))();
+  const requests = secretRequests(request.secrets ?? [], config);
+  if (requests.length > 0) refuseSecrets(builder, requests);
+  const secrets = await resolveBuildSecrets(requests, request.env);
+  // From here on, whatever is printed, logged or thrown has the secrets' values masked.
+  const redact = redactor(secrets.map((secret) => secret.value));
+  const log = redact.logger(request.log);
+  try {
+    log.step(`building ${appName} from ${sourceDir} (${builderName} builder, ${detection.toolchain.name} toolchain: ${detection.reason})`);
+    const choice = await detection.toolchain.describe?.(config);
+    if (choice) log.info(choice);
+    const now = (request.now ?? (() => new Date()))();
 
-  return withAppLock(paths, async () => {
-    await removeAbandonedBuilds(paths, log);
-    const output = await builder.build({
-      appName,
-      sourceDir,
-      config,
-      toolchain: detection.toolchain,
-      paths,
-      sourceEntries,
-      sourceDigest,
-      ...(request.baseImage ? { baseImage: request.baseImage } : {}),
-      now,
-      env: request.env,
-      log,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    const { toolchain } = detection;
-    const manifest = mergeManifest({
-      config,
-      defaults: output.defaults,
-      workingDir: output.workingDir,
-      adaptWorker: (name, command) => toolchain.adaptWorker?.(name, command, { appRoot: output.workingDir }),
-    });
-    for (const warning of manifest.warnings) log.warn(warning);
-    const artifact = parseArtifact(
-      {
-        schema_version: ARTIFACT_SCHEMA_VERSION,
-        kind: detection.toolchain.name,
-        location: output.location,
-        runtime: manifest.runtime,
-        builder: builderName,
-        app_name: appName,
-        built_at: now.toISOString(),
-        build_id: output.buildId,
-        metadata: {
-          ...output.metadata,
-          source_dir: sourceDir,
-          source_digest: `sha256:${sourceDigest}`,
-          toolchain_reason: detection.reason,
-          provenance: manifest.provenance,
-          ...(config.settings.deploy.target ? { deploy_target: config.settings.deploy.target } : {}),
-          ...(Object.keys(config.settings.health.probe).length > 0 ? { healthcheck: config.settings.health.probe } : {}),
-          ...(Object.keys(config.settings.run.policy).length > 0 ? { release_policy: config.settings.run.policy } : {}),
+    return await withAppLock(paths, async () => {
+      await removeAbandonedBuilds(paths, log);
+      const output = await builder.build({
+        appName,
+        sourceDir,
+        config,
+        toolchain: detection.toolchain,
+        paths,
+        sourceEntries,
+        sourceDigest,
+        ...(request.baseImage ? { baseImage: request.baseImage } : {}),
+        now,
+        env: request.env,
+        secrets,
+        log,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+      const { toolchain } = detection;
+      const manifest = mergeManifest({
+        config,
+        defaults: output.defaults,
+        workingDir: output.workingDir,
+        adaptWorker: (name, command) => toolchain.adaptWorker?.(name, command, { appRoot: output.workingDir }),
+      });
+      for (const warning of manifest.warnings) log.warn(warning);
+      const artifact = parseArtifact(
+        {
+          schema_version: ARTIFACT_SCHEMA_VERSION,
+          kind: detection.toolchain.name,
+          location: output.location,
+          runtime: manifest.runtime,
+          builder: builderName,
+          app_name: appName,
+          built_at: now.toISOString(),
+          build_id: output.buildId,
+          metadata: {
+            ...output.metadata,
+            source_dir: sourceDir,
+            source_digest: `sha256:${sourceDigest}`,
+            toolchain_reason: detection.reason,
+            provenance: manifest.provenance,
+            ...(config.settings.deploy.target ? { deploy_target: config.settings.deploy.target } : {}),
+            ...(Object.keys(config.settings.health.probe).length > 0 ? { healthcheck: config.settings.health.probe } : {}),
+            ...(Object.keys(config.settings.run.policy).length > 0 ? { release_policy: config.settings.run.policy } : {}),
+          },
         },
-      },
-      `artifact of ${appName}`,
-    );
-    const buildDir = paths.build(output.buildId);
-    await ensureAppDirs(paths, buildDir);
-    const artifactFile = path.join(buildDir, ARTIFACT_FILE_NAME);
-    await saveArtifact(artifactFile, artifact);
-    await saveArtifact(paths.latestArtifact, artifact);
-    if (outputFile) await saveArtifact(outputFile, artifact);
-    log.step(`built ${appName} ${output.buildId} -> ${outputFile ?? artifactFile}`);
-    return { artifact, artifactFile, manifest, detection };
-  });
+        `artifact of ${appName}`,
+      );
+      const buildDir = paths.build(output.buildId);
+      await ensureAppDirs(paths, buildDir);
+      const artifactFile = path.join(buildDir, ARTIFACT_FILE_NAME);
+      await saveArtifact(artifactFile, artifact);
+      await saveArtifact(paths.latestArtifact, artifact);
+      if (outputFile) await saveArtifact(outputFile, artifact);
+      log.step(`built ${appName} ${output.buildId} -> ${outputFile ?? artifactFile}`);
+      return { artifact, artifactFile, manifest, detection, redact };
+    });
+  } catch (error) {
+    throw redact.error(error);
+  }
+}
+
+/** Secrets go only to a builder that says it can keep them out of what it builds; nothing has been built yet. */
+function refuseSecrets(builder: Builder, requests: readonly SecretRequest[]): void {
+  const ids = requests.map((r) => r.id);
+  const refusal = builder.refuseSecrets
+    ? builder.refuseSecrets(ids)
+    : new Hop3Error('BUILD_SECRETS_UNSUPPORTED', `The ${builder.name} builder does not take build secrets (${ids.join(', ')}). Nothing was built.`, {
+        hint: 'Build with --builder local, or build without --secret / [build] secrets.',
+      });
+  if (refusal) throw refusal;
 }
 
 /** --builder, else `[build] builder` or `[app] builder` (auto = local), else local; `where` names the source for errors. */

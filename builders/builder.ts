@@ -1,7 +1,9 @@
 import type { DockerClient } from '../src/engines/docker-client.js';
+import type { Hop3Error } from '../src/errors.js';
 import type { AppConfig } from '../src/config/app-config.js';
 import type { Logger } from '../src/log/logger.js';
 import type { AppPaths } from '../src/state/hop3-home.js';
+import type { BuildSecret } from './secrets/build-secrets.js';
 import type { SourceEntry } from './source-tree.js';
 import type { RuntimeDefaults } from '../src/manifest/runtime-defaults.js';
 import type { Toolchain } from './toolchains/toolchain.js';
@@ -36,6 +38,9 @@ export interface BuildContext {
   baseImage?: string;
   now: Date;
   env: NodeJS.ProcessEnv;
+  /** `--secret` and `[build] secrets`, for build steps only: never in the artifact, the build dir, an image or the store. */
+  secrets: readonly BuildSecret[];
+  /** Already masks the secrets' values. */
   log: Logger;
   signal?: AbortSignal;
 }
@@ -55,5 +60,7 @@ export interface BuildOutput {
 export interface Builder {
   readonly name: string;
   available(): Promise<Availability>;
+  /** Why this builder cannot hand these secrets to its build steps without keeping them somewhere, as the error to throw; undefined when it can. */
+  refuseSecrets(ids: readonly string[]): Hop3Error | undefined;
   build(ctx: BuildContext): Promise<BuildOutput>;
 }

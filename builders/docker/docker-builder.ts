@@ -39,6 +39,17 @@ export class DockerBuilder implements Builder {
     }
   }
 
+  /**
+   * The classic builder has no secret mounts, and the Engine API gives BuildKit's (`version=2`) only to a
+   * client that serves them over a gRPC session (/session), which hop3 does not open. Build args would
+   * stay in the image's history, so secrets are refused rather than passed some other way.
+   */
+  refuseSecrets(ids: readonly string[]): Hop3Error {
+    return new Hop3Error('BUILD_DOCKER_SECRETS_UNSUPPORTED', `The docker builder cannot use build secrets (${ids.join(', ')}): the Engine API gives secret mounts only to a BuildKit session, which hop3 does not open, and build args would stay in the image's history. Nothing was built.`, {
+      hint: 'Build with --builder local, or fetch what needs the secret before the build (e.g. vendor private packages into the app) and build without --secret / [build] secrets.',
+    });
+  }
+
   async build(ctx: BuildContext): Promise<BuildOutput> {
     const docker = this.engines.docker ?? createDockerClient(ctx.env);
     const repository = imageRepository(ctx.appName);

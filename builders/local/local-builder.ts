@@ -5,6 +5,7 @@ import { ensureAppDirs, PRIVATE_DIR_MODE } from '../../src/state/app-dirs.js';
 import type { Builder, BuildContext, BuildOutput } from '../builder.js';
 import { buildHooks } from '../../src/config/build-hooks.js';
 import { runTool } from '../run-tool.js';
+import { writeSecretFiles } from '../secrets/secret-files.js';
 import { copySourceTree } from '../source-tree.js';
 import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 
@@ -15,8 +16,8 @@ function localBuildId(now: Date, sourceDigest: string): string {
 }
 
 /** Build hooks run in the app root with the toolchain's environment (venv or node_modules/.bin on PATH). */
-async function runBuildCommands(commands: string[], { ctx, appRoot, defaults }: { ctx: BuildContext; appRoot: string; defaults: RuntimeDefaults }): Promise<void> {
-  const env = { ...ctx.env, ...defaults.env_vars, PATH: [...defaults.path_prepend, ctx.env.PATH ?? '/usr/bin:/bin'].join(':') };
+async function runBuildCommands(commands: string[], { ctx, env: stepEnv, appRoot, defaults }: { ctx: BuildContext; env: NodeJS.ProcessEnv; appRoot: string; defaults: RuntimeDefaults }): Promise<void> {
+  const env = { ...stepEnv, ...defaults.env_vars, PATH: [...defaults.path_prepend, stepEnv.PATH ?? '/usr/bin:/bin'].join(':') };
   for (const command of commands) {
     ctx.log.step(`build hook: ${command}`);
     await runTool('/bin/sh', ['-c', command], {
@@ -38,6 +39,10 @@ export class LocalBuilder implements Builder {
     return { usable: true, detail: `node ${process.version}; python/npm checked per toolchain` };
   }
 
+  refuseSecrets() {
+    return undefined; // its steps run on this host: secrets go to their environment and a temp dir, never into the build dir
+  }
+
   async build(ctx: BuildContext): Promise<BuildOutput> {
     const { buildId, dir } = await this.createBuildDir(ctx);
     const appRoot = path.join(dir, 'app');
@@ -45,10 +50,13 @@ export class LocalBuilder implements Builder {
       ctx.log.step(`copying source to ${appRoot}`);
       await copySourceTree(ctx.sourceDir, ctx.sourceEntries, appRoot);
       const defaults = await ctx.toolchain.defaults(ctx.config, { appRoot });
+      await using secrets = await writeSecretFiles(ctx.secrets, ctx.env);
+      // Secrets reach the steps only (hooks, pip, npm): the toolchain's defaults, hence the artifact, never see them.
+      const env = { ...ctx.env, ...secrets.env };
       const hooks = buildHooks(ctx.config);
-      const runHooks = (commands: string[]) => runBuildCommands(commands, { ctx, appRoot, defaults });
+      const runHooks = (commands: string[]) => runBuildCommands(commands, { ctx, env, appRoot, defaults });
       await runHooks(hooks.before);
-      await ctx.toolchain.installLocal({ appRoot, config: ctx.config, env: ctx.env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      await ctx.toolchain.installLocal({ appRoot, config: ctx.config, env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       await runHooks(hooks.build);
       await runHooks(hooks.after);
       return { buildId, location: dir, workingDir: appRoot, defaults, metadata: {} };

@@ -36,6 +36,13 @@ export class NixBuilder implements Builder {
     return { usable: true, detail: `nix ${version}` };
   }
 
+  /** Whatever a derivation reads ends up in the store, which every user of the host can read. */
+  refuseSecrets(ids: readonly string[]): Hop3Error {
+    return new Hop3Error('BUILD_NIX_SECRETS_UNSUPPORTED', `The nix builder cannot use build secrets (${ids.join(', ')}): what a Nix build reads goes into /nix/store, which every user of this host can read. Nothing was built.`, {
+      hint: 'Build with --builder local, or fetch what needs the secret before the build (e.g. vendor private packages into the app) and build without --secret / [build] secrets.',
+    });
+  }
+
   async build(ctx: BuildContext): Promise<BuildOutput> {
     const options = nixOptions(ctx.config, ctx.env);
     // Asked alongside the build (it is metadata): a missing nix already fails the build itself with BUILD_NIX_MISSING.

@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BUILDER_NAMES } from '../../builders/registry.js';
+import { parseSecretOption } from '../../builders/secrets/secret-option.js';
+import type { SecretRequest } from '../../builders/secrets/build-secrets.js';
 import { TARGET_NAMES } from '../deployers/registry.js';
 import { Hop3Error } from '../errors.js';
 import { formatError, parseCount, parsePort } from './output.js';
@@ -27,6 +29,12 @@ function program(setExit: (code: number) => void): Command {
       .addOption(new Option('--builder <builder>', 'builder to use (default: [build] builder in hop3.toml, else local)').choices(BUILDER_NAMES))
       .option('--output <file>', 'also write the artifact to this file')
       .option('--base-image <ref>', 'base image for generated Dockerfiles (docker builder)')
+      .option(
+        '--secret <spec>',
+        'build secret id=NAME[,src=FILE|env=VAR] (default: the env var NAME), repeatable; build steps get $NAME and $HOP3_SECRETS_DIR/NAME, nothing keeps it (local builder)',
+        (spec: string, previous: SecretRequest[]) => [...previous, parseSecretOption(spec)],
+        [] as SecretRequest[],
+      )
       .option('--quiet', 'hide tool output (pip, npm, docker, nix); keep step lines');
   const runOptions = (cmd: Command) =>
     cmd

@@ -39,6 +39,8 @@ export interface BuildSettings {
   afterBuild: string[] | undefined;
   /** Dockerignore patterns left out of the source. */
   ignore: string[];
+  /** `[build] secrets`: build secret ids, each read from the environment variable of the same name. */
+  secrets: string[];
 }
 
 export interface RunSettings {
@@ -262,6 +264,7 @@ function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
       build: build.build ?? [],
       afterBuild: build['after-build'],
       ignore: build.ignore ?? [],
+      secrets: build.secrets ?? [],
     },
     run: {
       workers,

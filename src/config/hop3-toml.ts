@@ -54,6 +54,8 @@ const BuildSection = z
     'node-version': z.string(),
     'pip-install': StringList,
     ignore: StringList,
+    /** Build secret ids, each read from the environment variable of the same name. */
+    secrets: StringList,
   })
   .partial()
   .strict();

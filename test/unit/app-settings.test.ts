@@ -29,6 +29,7 @@ describe('hop3.toml settings', () => {
       build: ['python3 -m py_compile app.py'],
       afterBuild: undefined,
       ignore: ['*.pyc'],
+      secrets: [],
     });
     expect(settings.run).toEqual({ workers: { web: 'python3 app.py' }, beforeRun: ['echo migrating'], policy: {} });
     expect(settings.health).toEqual({ path: '/health', timeout: 60, probe: { contains: 'ok', interval: 10, retries: 3 } });

@@ -1,4 +1,5 @@
 import type { BuildRequest } from '../../../builders/build-app.js';
+import type { SecretRequest } from '../../../builders/secrets/build-secrets.js';
 import { cliContext, type CliContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -7,6 +8,7 @@ export interface BuildFlags {
   builder?: string;
   output?: string;
   baseImage?: string;
+  secret?: SecretRequest[];
   quiet?: boolean;
   json?: boolean;
 }
@@ -19,6 +21,7 @@ export function buildRequest(dir: string, flags: BuildFlags, ctx: CliContext): B
     ...(flags.builder ? { builder: flags.builder } : {}),
     ...(flags.output ? { output: flags.output } : {}),
     ...(flags.baseImage ? { baseImage: flags.baseImage } : {}),
+    ...(flags.secret?.length ? { secrets: flags.secret } : {}),
     env: ctx.env,
     log: ctx.log,
     signal: ctx.signal,
