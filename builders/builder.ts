@@ -60,7 +60,10 @@ export interface BuildOutput {
 export interface Builder {
   readonly name: string;
   available(): Promise<Availability>;
-  /** Why this builder cannot hand these secrets to its build steps without keeping them somewhere, as the error to throw; undefined when it can. */
-  refuseSecrets(ids: readonly string[]): Hop3Error | undefined;
+  /**
+   * Why this builder cannot hand these build secrets to its steps without keeping them somewhere, as the
+   * error to throw; undefined when it can. A builder without it is refused secrets (BUILD_SECRETS_UNSUPPORTED).
+   */
+  refuseSecrets?(ids: readonly string[]): Hop3Error | undefined;
   build(ctx: BuildContext): Promise<BuildOutput>;
 }

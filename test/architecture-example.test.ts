@@ -53,6 +53,10 @@ describe('ARCHITECTURE.md: adding a builder touches its folder and one registry 
     const hop3 = (args: string[]) => execa(process.execPath, [path.join(copy, 'bin/hop3.js'), ...args], { env: sandbox.env, reject: false, all: true });
     const help = await hop3(['build', '--help']);
     expect(help.stdout).toContain('"copy"');
+    // A builder that does not say it can keep build secrets out of what it builds is refused them.
+    const secret = await execa(process.execPath, [path.join(copy, 'bin/hop3.js'), 'build', app, '--builder', 'copy', '--secret', 'id=TOKEN'], { env: { ...sandbox.env, TOKEN: 'x' }, reject: false, all: true });
+    expect(secret.exitCode, secret.all).toBe(1);
+    expect(secret.stderr).toContain('The copy builder does not take build secrets (TOKEN). Nothing was built. [BUILD_SECRETS_UNSUPPORTED]');
     const built = await hop3(['build', app, '--builder', 'copy', '--json']);
     expect(built.exitCode, built.all).toBe(0);
     expect(JSON.parse(built.stdout)).toMatchObject({ builder: 'copy', kind: 'generic' });
