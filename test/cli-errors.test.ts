@@ -136,6 +136,22 @@ describe('hop3 CLI on bad input', () => {
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('hello from procfile-app');
   });
 
+  it('refuses a port another app runs on, before touching anything, and does not remember it', async () => {
+    await using sandbox = await Sandbox.create();
+    const first = await sandbox.fixture('procfile-app', 'first');
+    const second = await sandbox.fixture('procfile-app', 'second');
+    const port = String(await freePort());
+    expect((await sandbox.hop3(['deploy', first, '--port', port])).exitCode).toBe(0);
+    expect((await sandbox.hop3(['deploy', second])).exitCode).toBe(0);
+    const secondPort = (await readFile(path.join(sandbox.home, 'apps', 'second', 'run', 'port'), 'utf8')).trim();
+    const claim = await sandbox.hop3(['deploy', second, '--port', port]);
+    expectClearError(claim, 'DEPLOY_PORT_IN_USE', `Port ${port} belongs to app first`);
+    expect((await readFile(path.join(sandbox.home, 'apps', 'second', 'run', 'port'), 'utf8')).trim()).toBe(secondPort);
+    expect(await (await fetch(`http://127.0.0.1:${secondPort}/`)).text()).toContain('hello from procfile-app'); // second still runs
+    const releases = JSON.parse((await sandbox.hop3(['releases', 'second', '--json'])).stdout) as { status: string }[];
+    expect(releases.map((r) => r.status)).toEqual(['live']);
+  });
+
   it('builds an app with no worker (with a warning) but refuses to run it', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('node-web');

@@ -1,4 +1,4 @@
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Artifact } from '../artifact/artifact-file.js';
@@ -110,6 +110,7 @@ export class ProcessDeployer implements Deployer {
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
           const marker = newMarker();
           const statusFile = path.join(paths.run, 'workers', `${options.release}-${name}.json`);
+          await rm(statusFile, { force: true }); // a restored release reuses its number: its old supervisor's last word is not this one's
           await options.record({ name, id: '', handle: { marker, status: statusFile }, log: logFile });
           const supervisor = supervisorConfig(artifact, { name, command, cwd, log: logFile, status: statusFile });
           const group = await spawnGroup(process.execPath, [SUPERVISOR, JSON.stringify(supervisor)], { cwd, env, logFd: handle.fd, marker }).catch((error: unknown) => {
