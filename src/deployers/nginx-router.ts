@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Hop3Error, tail } from '../errors.js';
@@ -70,13 +70,16 @@ export class NginxRouter {
     await this.waitForPort(route.publicPort);
   }
 
-  /** Stop routing the app (its public port closes). */
+  /** Stop routing the app (its public port closes); the last app's unroute stops the master too. */
   async unroute(app: string): Promise<void> {
     const file = this.appConf(app);
     if (!existsSync(file)) return;
     await rm(file, { force: true });
     await rm(path.join(this.dir, 'static', app), { recursive: true, force: true });
-    if (this.masterPid()) await this.reload();
+    if (!this.masterPid()) return;
+    const routes = (await readdir(path.join(this.dir, 'conf.d'))).filter((name) => name.endsWith('.conf'));
+    if (routes.length === 0) await this.stop();
+    else await this.reload();
   }
 
   /** The master's pid when it is ours and running: started with this router's config. */
@@ -86,7 +89,7 @@ export class NginxRouter {
     return readFileSafe(`/proc/${pid}/cmdline`).includes(this.confFile) ? pid : undefined;
   }
 
-  /** Stop this router's nginx (tests, and uninstall). */
+  /** Stop this router's nginx. */
   async stop(): Promise<void> {
     if (!this.masterPid()) return;
     await this.nginxCommand(['-s', 'quit'], 'stop');
