@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,14 +38,16 @@ export class Sandbox implements AsyncDisposable {
     return execa(process.execPath, [BIN, ...args], { env: { ...this.env, ...options.env }, cwd: options.cwd ?? ROOT, reject: false, all: true, stdin: 'ignore', extendEnv: false } as const);
   }
 
-  /** Stop the nginx router hop3 started for this home (its master's command line names this home's config). */
+  /** Stop every nginx router hop3 started under this sandbox (any HOP3_HOME in it): their masters' command lines name their config. */
   async stopRouter(): Promise<void> {
-    const pid = Number((await readFile(path.join(this.home, 'router', 'nginx.pid'), 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(pid) || pid <= 1) return;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (!cmdline.includes(path.join(this.home, 'router', 'nginx.conf'))) return;
-    process.kill(pid, 'SIGQUIT');
-    for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')); i++) await new Promise((r) => setTimeout(r, 50));
+    const masters: number[] = [];
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.startsWith('nginx: master') && cmdline.includes(`${this.dir}/`) && cmdline.includes('/router/nginx.conf')) masters.push(Number(entry));
+    }
+    for (const pid of masters) process.kill(pid, 'SIGQUIT');
+    for (let i = 0; i < 100 && masters.some((pid) => existsSync(`/proc/${pid}`)); i++) await new Promise((r) => setTimeout(r, 50));
   }
 
   /** Pids of processes started for this sandbox (they have HOP3_DATA_DIR under its home). */
