@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { enginesRequired } from './helpers/engines.js';
 import { Sandbox } from './helpers/sandbox.js';
-
-const enginesRequired = process.env.HOP3_REQUIRE_ENGINES === '1';
 
 describe('hop3 doctor', () => {
   it('reports the local toolchain, and Docker and Nix as usable where engines are required (CI)', async () => {

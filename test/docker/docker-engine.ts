@@ -1,32 +1,15 @@
-import { describe, it } from 'vitest';
-import { createDockerClient, dockerHostOf } from '../../src/engines/docker-client.js';
+import { createDockerClient } from '../../src/engines/docker-client.js';
 import { decodeLogFrames } from '../../src/deployers/log-frames.js';
+import { engineAvailability, engineGate } from '../helpers/engines.js';
 
 /** The daemon the tests use (DOCKER_HOST or the default socket). */
 export const docker = createDockerClient(process.env);
-const reachable = await docker.ping().then(
-  () => true,
-  () => false,
-);
+
+/** `describe` for suites that need the Docker daemon (see engineGate). */
+export const describeDocker = await engineGate('docker');
 
 /** hop3's local base images (docker/base-images.sh): no registry is needed to build the fixtures. */
 export const LOCAL_IMAGES = { HOP3_DOCKER_BASE_IMAGE: 'hop3/base-runtime:bookworm', HOP3_DOCKER_BUILD_IMAGE: 'hop3/base-build:bookworm' };
-
-/**
- * `describe` for suites that need the Docker daemon: skipped when it is unreachable, except under
- * HOP3_REQUIRE_ENGINES=1 (CI), where the suite fails instead.
- */
-export function describeDocker(name: string, suite: () => void): void {
-  if (!reachable && process.env.HOP3_REQUIRE_ENGINES === '1') {
-    describe(name, () => {
-      it('needs the Docker daemon', () => {
-        throw new Error(`HOP3_REQUIRE_ENGINES=1 but the Docker daemon at ${dockerHostOf(process.env)} is unreachable; run scripts/setup-engines.sh.`);
-      });
-    });
-    return;
-  }
-  describe.skipIf(!reachable)(name, suite);
-}
 
 /** Run a command in a throwaway container of the image; returns its exit code and output. */
 export async function runInImage(image: string, command: string, user?: string): Promise<{ code: number; output: string }> {
@@ -45,7 +28,7 @@ export async function runInImage(image: string, command: string, user?: string):
  * so that test files running in parallel do not sweep each other's resources.
  */
 export async function sweepTestResources(apps: readonly string[]): Promise<void> {
-  if (!reachable) return;
+  if (!(await engineAvailability('docker')).usable) return;
   for (const app of apps) {
     for (const id of await containersOf(app)) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
     const images = await docker.listImages({ filters: JSON.stringify({ label: [`io.hop3.app=${app}`, 'io.hop3.test=1'] }) });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { checkProbes, freePort, Sandbox } from '../helpers/sandbox.js';
-import { NIX_TEST_ENV, nixAvailability, runNixTests, useMiniNixpkgs } from './nix-env.js';
+import { describeNix, NIX_TEST_ENV, useMiniNixpkgs } from './nix-env.js';
 
 interface Built {
   artifactFile: string;
@@ -26,11 +26,7 @@ async function serve(sandbox: Sandbox, name: string, artifactFile: string): Prom
 
 const exists = (file: string) => access(file).then(() => true, () => false);
 
-describe.runIf(runNixTests)('nix builder with the real nix', () => {
-  it('has a usable nix', () => {
-    expect(nixAvailability, 'HOP3_REQUIRE_ENGINES=1 but nix is not usable').toMatchObject({ usable: true });
-  });
-
+describeNix('nix builder with the real nix', () => {
   it.each([
     ['nix-flake', 'flake.nix'],
     ['nix-default', 'default.nix'],

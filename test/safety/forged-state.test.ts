@@ -1,13 +1,14 @@
 import { execa } from 'execa';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { engineGate } from '../helpers/engines.js';
 import { ROOT, Sandbox } from '../helpers/sandbox.js';
 
-const canUnshare = (await execa('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { reject: false })).exitCode === 0;
+const describeWithPidNamespace = await engineGate('unshare');
 
 // A forged run state must never make hop3 signal a process it did not start. Run in a private pid
 // namespace, so that a regression (kill(-1), kill(0), a stranger's group) cannot reach this machine.
-describe.skipIf(!canUnshare && process.env.HOP3_REQUIRE_ENGINES !== '1')('a forged worker id in the run state', () => {
+describeWithPidNamespace('a forged worker id in the run state', () => {
   it('is refused with DEPLOY_WORKER_UNTRUSTED, and processes outside hop3 survive', async () => {
     await using sandbox = await Sandbox.create();
     const scenario = path.join(ROOT, 'test/safety/forged-state-scenario.mjs');

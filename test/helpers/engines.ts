@@ -1,0 +1,63 @@
+import { execa } from 'execa';
+import { describe, it } from 'vitest';
+import { DockerBuilder } from '../../builders/docker/docker-builder.js';
+import { NixBuilder } from '../../builders/nix/nix-builder.js';
+
+/** What a suite may need from this machine beyond node: the engines, and a private pid namespace for signal tests. */
+export type Engine = 'docker' | 'nix' | 'unshare';
+
+/** CI sets HOP3_REQUIRE_ENGINES=1: a missing engine then fails its suites instead of skipping them. */
+export const enginesRequired = process.env.HOP3_REQUIRE_ENGINES === '1';
+
+export interface EngineAvailability {
+  usable: boolean;
+  /** A version, or why it is not usable. */
+  detail: string;
+  hint?: string | undefined;
+}
+
+// The same checks as `hop3 doctor`, so a skipped suite says what doctor would say.
+const PROBES: Record<Engine, () => Promise<EngineAvailability>> = {
+  docker: () => new DockerBuilder({ env: process.env }).available(),
+  nix: () => new NixBuilder({ env: process.env }).available(),
+  async unshare() {
+    const run = await execa('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { reject: false, all: true });
+    return run.exitCode === 0
+      ? { usable: true, detail: 'unshare --pid works' }
+      : { usable: false, detail: `unshare --pid --fork --mount-proc fails: ${run.all?.trim() || run.shortMessage}`, hint: 'Run as root, or where user namespaces are allowed.' };
+  },
+};
+
+const checked = new Map<Engine, Promise<EngineAvailability>>();
+
+/** Whether the engine works here (checked once per test file). */
+export function engineAvailability(engine: Engine): Promise<EngineAvailability> {
+  let availability = checked.get(engine);
+  if (!availability) {
+    availability = PROBES[engine]().catch((error: unknown) => ({ usable: false, detail: error instanceof Error ? error.message : String(error) }));
+    checked.set(engine, availability);
+  }
+  return availability;
+}
+
+export type SuiteDeclaration = (name: string, suite: () => void) => void;
+
+/**
+ * The one gate for engine suites: `const describeWithDocker = await engineGate('docker')`.
+ * The suite runs when the engine works; otherwise it is skipped, except under HOP3_REQUIRE_ENGINES=1,
+ * where it is replaced by one failing test that says why the engine is not usable.
+ */
+export async function engineGate(engine: Engine): Promise<SuiteDeclaration> {
+  const availability = await engineAvailability(engine);
+  return (name, suite) => {
+    if (availability.usable) describe(name, suite);
+    else if (!enginesRequired) describe.skip(`${name} (no ${engine}: ${availability.detail})`, suite);
+    else {
+      describe(name, () => {
+        it(`needs ${engine}`, () => {
+          throw new Error(`HOP3_REQUIRE_ENGINES=1 but ${engine} is not usable: ${availability.detail}${availability.hint ? `\nhint: ${availability.hint}` : ''}`);
+        });
+      });
+    }
+  };
+}
