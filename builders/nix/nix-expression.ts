@@ -28,7 +28,7 @@ export async function generateNixExpression(toolchain: Toolchain, config: AppCon
   const text = source.replace(/( *)[^\n]*?@@(\w+)@@/g, (line, indent: string, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`nix/${template}: no value for @@${name}@@`);
-    return line.replace(`@@${name}@@`, toNix(value, indent));
+    return line.replace(`@@${name}@@`, () => toNix(value, indent)); // a function: `$$`, `$'`, `$&` in a value stay as they are
   });
   return { template, text };
 }
@@ -37,7 +37,8 @@ export async function generateNixExpression(toolchain: Toolchain, config: AppCon
 export function toNix(value: NixValue, indent = ''): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `"${value.replace(/[\\"]/g, '\\$&').replace(/\$\{/g, '\\${').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') return value < 0 ? `(${value})` : String(value); // `[ -1 ]` is a syntax error in Nix
+  if (typeof value === 'boolean') return String(value);
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     const items: readonly NixValue[] = value;
