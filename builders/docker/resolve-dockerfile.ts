@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Hop3Error } from '../../src/errors.js';
 import { packageRoot } from '../../src/package-root.js';
@@ -43,6 +43,7 @@ export async function resolveDockerfile(ctx: BuildContext, entries: readonly Sou
   const own = docker.dockerfile ?? (ctx.sourceEntries.some((e) => e.path === 'Dockerfile' && e.type === 'file') ? 'Dockerfile' : undefined);
   if (own !== undefined) {
     const file = contextPath(ctx.sourceDir, own);
+    await refuseLinkOutside(ctx.sourceDir, file, own);
     const text = await readFile(path.join(ctx.sourceDir, file), 'utf8').catch((error: NodeJS.ErrnoException) => {
       throw new Hop3Error('BUILD_DOCKER_DOCKERFILE_MISSING', `Cannot read the Dockerfile ${path.join(ctx.sourceDir, file)}: ${error.message}`, {
         file,
@@ -87,6 +88,19 @@ function contextPath(sourceDir: string, file: string): string {
     });
   }
   return rel;
+}
+
+/** A Dockerfile path inside the context may still be a symlink out of it (one .dockerignore hides from the context check). */
+async function refuseLinkOutside(sourceDir: string, file: string, written: string): Promise<void> {
+  const target = await realpath(path.join(sourceDir, file)).catch(() => undefined);
+  if (target === undefined) return; // missing: reading it says so
+  const rel = path.relative(await realpath(sourceDir), target);
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    throw new Hop3Error('BUILD_DOCKER_DOCKERFILE_OUTSIDE', `The Dockerfile "${written}" is a symlink to ${target}, outside the app directory ${sourceDir}.`, {
+      file,
+      hint: 'Put the Dockerfile itself inside the app directory.',
+    });
+  }
 }
 
 /**
