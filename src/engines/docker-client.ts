@@ -20,14 +20,17 @@ export function dockerHostOf(env: NodeJS.ProcessEnv): string {
 export function createDockerClient(env: NodeJS.ProcessEnv = process.env): DockerClient {
   const host = dockerHostOf(env);
   if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) || DEFAULT_SOCKET });
+  const scheme = host.includes('://') ? host.slice(0, host.indexOf('://')).toLowerCase() : 'tcp';
+  if (scheme !== 'tcp' && scheme !== 'http' && scheme !== 'https') throw invalidHost(host);
   let url: URL;
   try {
-    url = new URL(host.includes('://') ? host : `tcp://${host}`);
+    // Parsed as tcp:// whatever the scheme: URL drops a port equal to http's or https's own (https://h:443 has no port).
+    url = new URL(`tcp://${host.includes('://') ? host.slice(host.indexOf('://') + 3) : host}`);
   } catch {
     throw invalidHost(host);
   }
-  if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidHost(host);
-  const tls = env.DOCKER_TLS_VERIFY === '1' || url.protocol === 'https:' || url.port === '2376';
+  if (!url.hostname) throw invalidHost(host);
+  const tls = env.DOCKER_TLS_VERIFY === '1' || scheme === 'https' || url.port === '2376';
   const certs = tls && env.DOCKER_CERT_PATH ? readCerts(env.DOCKER_CERT_PATH) : {};
   return new Docker({ host: url.hostname, port: url.port || (tls ? 2376 : 2375), protocol: tls ? 'https' : 'http', ...certs });
 }
