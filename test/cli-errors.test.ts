@@ -13,17 +13,20 @@ describe('hop3 CLI on bad input', () => {
     expect(build.exitCode, build.all).toBe(0);
     const latest = path.join(sandbox.home, 'apps', fixture, 'BUILD_ARTIFACT.json');
     const good = await readFile(latest, 'utf8');
-    const builds = await readdir(path.join(sandbox.home, 'apps', fixture, 'builds'));
+    const buildsDir = path.join(sandbox.home, 'apps', fixture, 'builds');
+    const builds = await readdir(buildsDir);
     const unchanged = async () => {
       expect(await readFile(latest, 'utf8')).toBe(good);
-      expect(await readdir(path.join(sandbox.home, 'apps', fixture, 'builds'))).toEqual(builds);
+      expect(await readdir(buildsDir)).toEqual(builds);
       expect(await sandbox.strayPids()).toEqual([]);
     };
-    return { app, unchanged };
+    return { app, unchanged, latest, good, buildsDir, builds };
   }
 
-  function expectClearError(result: { exitCode?: number; stderr: string }, code: string, ...fragments: string[]) {
-    expect(result.exitCode).not.toBe(0);
+  /** The error format, with the exit code it means: 1 for failures, 2 for usage errors, 130 for Ctrl-C. */
+  function expectClearError(result: { exitCode?: number; stderr: string }, expected: string | { code: string; exit: number }, ...fragments: string[]) {
+    const { code, exit } = typeof expected === 'string' ? { code: expected, exit: 1 } : expected;
+    expect(result.exitCode, result.stderr).toBe(exit);
     expect(result.stderr).toMatch(/^hop3: /m);
     expect(result.stderr).toContain(`[${code}]`);
     expect(result.stderr).toMatch(/\nhint: /);
@@ -65,22 +68,26 @@ describe('hop3 CLI on bad input', () => {
   it('refuses app names that would escape HOP3_HOME', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('procfile-app');
-    for (const args of [['build', app, '--name', '../evil'], ['stop', '../evil'], ['logs', 'a/../../b']]) {
-      const result = await sandbox.hop3(args);
-      expect(result.exitCode, args.join(' ')).toBe(2);
-      expectClearError(result, 'CONFIG_INVALID_APP_NAME', 'Invalid app name');
+    for (const [args, name] of [[['build', app, '--name', '../evil'], '../evil'], [['stop', '../evil'], '../evil'], [['logs', 'a/../../b'], 'a/../../b']] as const) {
+      expectClearError(await sandbox.hop3([...args]), { code: 'CONFIG_INVALID_APP_NAME', exit: 2 }, `Invalid app name ${JSON.stringify(name)}`);
     }
     expect(await readdir(sandbox.dir)).toEqual(['apps']); // nothing written outside, not even HOP3_HOME
   });
 
   it('stops and reports a failing before_run, starting no worker', async () => {
     await using sandbox = await Sandbox.create();
-    const { app, unchanged } = await withGoodBuild(sandbox);
+    const { app, latest, good, buildsDir, builds } = await withGoodBuild(sandbox);
     await writeFile(path.join(app, 'hop3.toml'), '[run]\nbefore-run = "echo migrating; echo boom >&2; exit 3"\n');
     const result = await sandbox.hop3(['deploy', app, '--port', String(await freePort())]);
     expectClearError(result, 'DEPLOY_BEFORE_RUN_FAILED', 'exit 3', 'boom');
     expect(await sandbox.strayPids()).toEqual([]);
-    await expect(unchanged()).rejects.toThrow(); // the failed deploy's build is kept: it was built fine, it just does not run
+    // The failed deploy's build is kept (it was built fine, it just does not run): one more build, and it is the latest.
+    const after = await readdir(buildsDir);
+    expect(after.filter((build) => !builds.includes(build))).toHaveLength(1);
+    const newest = JSON.parse(await readFile(latest, 'utf8'));
+    expect(newest.build_id).not.toBe(JSON.parse(good).build_id);
+    expect(newest.runtime.before_run).toEqual(['echo migrating; echo boom >&2; exit 3']);
+    expect(JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout).running).toBe(false);
   });
 
   it('stops what it started when the app never becomes healthy, and shows the log tail', async () => {
@@ -105,9 +112,7 @@ describe('hop3 CLI on bad input', () => {
     await expect.poll(() => output, { timeout: 30_000 }).toContain('waiting up to 30 s');
     expect(await sandbox.strayPids()).not.toEqual([]);
     child.kill('SIGINT');
-    const result = await child;
-    expect(result.exitCode).toBe(130);
-    expectClearError(result, 'CLI_CANCELLED', 'nothing this command started is left running');
+    expectClearError(await child, { code: 'CLI_CANCELLED', exit: 130 }, 'nothing this command started is left running');
     expect(await sandbox.strayPids()).toEqual([]);
   });
 
@@ -170,23 +175,24 @@ describe('hop3 CLI on bad input', () => {
     expect(stop.exitCode).toBe(0);
     expect(stop.stderr).toContain('ghost is not running');
     expectClearError(await sandbox.hop3(['run', 'ghost']), 'ARTIFACT_NOT_FOUND', 'hop3 build <dir> --name ghost');
-    expectClearError(await sandbox.hop3(['logs', 'ghost']), 'DEPLOY_NOT_RUNNING');
+    expectClearError(await sandbox.hop3(['logs', 'ghost']), 'DEPLOY_NOT_RUNNING', 'App ghost is not running');
     expect((await sandbox.hop3(['status'])).stdout).toContain('no apps yet');
   });
 
   it('rejects bad options as usage errors (exit 2)', async () => {
     await using sandbox = await Sandbox.create();
-    expect((await sandbox.hop3(['run', 'x', '--port', 'eighty'])).exitCode).toBe(2);
-    expect((await sandbox.hop3(['build', '.', '--builder', 'podman'])).exitCode).toBe(2);
-    expect((await sandbox.hop3(['frobnicate'])).exitCode).toBe(2);
+    expectClearError(await sandbox.hop3(['run', 'x', '--port', 'eighty']), { code: 'CLI_INVALID_OPTION', exit: 2 }, '--port must be a whole number from 1 to 65535 (got "eighty")');
+    // Commander's own usage errors: its wording, exit 2.
+    const builder = await sandbox.hop3(['build', '.', '--builder', 'podman']);
+    expect({ exit: builder.exitCode, stderr: builder.stderr }).toEqual({ exit: 2, stderr: expect.stringContaining("argument 'podman' is invalid. Allowed choices are local, docker, nix.") });
+    const command = await sandbox.hop3(['frobnicate']);
+    expect({ exit: command.exitCode, stderr: command.stderr }).toEqual({ exit: 2, stderr: expect.stringContaining("unknown command 'frobnicate'") });
     const app = await sandbox.fixture('static-site');
     for (const output of [path.join(sandbox.dir, 'no-such-dir', 'a.json'), sandbox.dir]) {
-      const result = await sandbox.hop3(['build', app, '--output', output]);
-      expect(result.exitCode).toBe(2);
-      expectClearError(result, 'ARTIFACT_OUTPUT_INVALID', `--output ${output}`);
+      expectClearError(await sandbox.hop3(['build', app, '--output', output]), { code: 'ARTIFACT_OUTPUT_INVALID', exit: 2 }, `--output ${output}`);
     }
     expect(await readdir(sandbox.dir)).toEqual(['apps']); // refused before building: no HOP3_HOME was even created
     const missing = await sandbox.hop3(['build', path.join(sandbox.dir, 'nope')]);
-    expectClearError(missing, 'BUILD_SOURCE_NOT_FOUND', 'is not a directory');
+    expectClearError(missing, 'BUILD_SOURCE_NOT_FOUND', `${path.join(sandbox.dir, 'nope')} is not a directory`);
   });
 });

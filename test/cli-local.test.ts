@@ -26,7 +26,7 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     const stop = await sandbox.hop3(['stop', 'python-web']);
     expect(stop.exitCode, stop.all).toBe(0);
     expect(await sandbox.strayPids()).toEqual([]);
-    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } }); // nothing listens any more
     expect(JSON.parse((await sandbox.hop3(['status', 'python-web', '--json'])).stdout).running).toBe(false);
   });
 
@@ -151,8 +151,8 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     const builds = await readdir(path.join(sandbox.home, 'apps', 'static-site', 'builds'));
     const again = await sandbox.hop3(['run', app, '--port', port]);
     expect(again.exitCode).toBe(1);
-    expect(again.stderr).toContain('ARTIFACT_INVALID_JSON');
-    expect(again.stderr).toContain(latest);
+    expect(again.stderr).toContain(`Artifact ${latest} is not valid JSON`);
+    expect(again.stderr).toContain('[ARTIFACT_INVALID_JSON]');
     expect(await readdir(path.join(sandbox.home, 'apps', 'static-site', 'builds'))).toEqual(builds);
     expect(await sandbox.strayPids()).toEqual([]);
   });
@@ -188,7 +188,7 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(build.exitCode, build.all).toBe(0);
     const artifact = JSON.parse(build.stdout);
     expect(await readFile(path.join(artifact.runtime.working_dir, 'stamp.txt'), 'utf8')).toBe('before\nafter\n');
-    await expect(readFile(path.join(app, 'stamp.txt'))).rejects.toThrow();
+    await expect(readFile(path.join(app, 'stamp.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('stops its workers on Ctrl-C in --foreground', async () => {
