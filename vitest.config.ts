@@ -9,7 +9,10 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 } },
+      // Unit files mostly wait (timers, sockets, child processes): more workers than cores overlap those waits.
+      // They share a module cache per worker (isolate: false), which halves the run's CPU: so a unit test
+      // must leave no global state behind (no process.env writes, no module mocks).
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000, maxWorkers: 3, isolate: false } },
       { extends: true, test: { name: 'cli', include: ['test/*.test.ts', 'test/safety/**/*.test.ts'], globalSetup: cliSetup } },
       { extends: true, test: { name: 'docker', include: ['test/docker/**/*.test.ts'], globalSetup: cliSetup } },
       { extends: true, test: { name: 'nix', include: ['test/nix/**/*.test.ts'], globalSetup: cliSetup } },

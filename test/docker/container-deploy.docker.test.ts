@@ -49,7 +49,7 @@ describeDocker('container deployer (real daemon)', () => {
     const stop = await sandbox.hop3(['stop', app], { env: runEnv });
     expect(stop.exitCode, stop.all).toBe(0);
     expect(await containersOf(app)).toEqual([]);
-    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } }); // the published port is gone
   });
 
   it('starts an app that has only a Dockerfile with the image\'s CMD as its web worker', async () => {

@@ -112,7 +112,10 @@ describeNix('nix builder with the real nix', () => {
     const ejected = await nixBuild(sandbox, app, 'ejected.json');
     expect(ejected.artifact.metadata.nix.input).toBe('hop3.nix');
     expect(ejected.artifact.location).toBe(generated.artifact.location);
-    expect((await sandbox.hop3(['nix', 'eject', app])).exitCode).toBe(1); // never overwrites
+    const again = await sandbox.hop3(['nix', 'eject', app]); // never overwrites
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain(`${path.join(app, 'hop3.nix')} exists: the app already has its own Nix expression`);
+    expect(again.stderr).toContain('[BUILD_NIX_EJECT_EXISTS]');
   });
 
   describe('errors', () => {
