@@ -1,14 +1,15 @@
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { engineGate } from './helpers/engines.js';
 import { ROOT, Sandbox } from './helpers/sandbox.js';
 
 const BIN = path.join(ROOT, 'bin', 'hop3.js');
-const isRoot = process.getuid?.() === 0;
+const describeAsRoot = await engineGate('root');
 
 /** Faults a real system gives on demand (another user's permissions, a full file system): each a coded error, never [INTERNAL]. */
-describe.skipIf(!isRoot && process.env.HOP3_REQUIRE_ENGINES !== '1')('file-system faults (needs root for setpriv and private mounts)', () => {
+describeAsRoot('file-system faults (needs root for setpriv and private mounts)', () => {
   it('names an unreadable source file (BUILD_SOURCE_UNREADABLE)', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('procfile-app');

@@ -3,8 +3,8 @@ import { describe, it } from 'vitest';
 import { DockerBuilder } from '../../builders/docker/docker-builder.js';
 import { NixBuilder } from '../../builders/nix/nix-builder.js';
 
-/** What a suite may need from this machine beyond node: the engines, and a private pid namespace for signal tests. */
-export type Engine = 'docker' | 'nix' | 'unshare';
+/** What a suite may need from this machine beyond node: the engines, a private pid namespace for signal tests, root for fault tests. */
+export type Engine = 'docker' | 'nix' | 'unshare' | 'root';
 
 /** CI sets HOP3_REQUIRE_ENGINES=1: a missing engine then fails its suites instead of skipping them. */
 export const enginesRequired = process.env.HOP3_REQUIRE_ENGINES === '1';
@@ -25,6 +25,10 @@ const PROBES: Record<Engine, () => Promise<EngineAvailability>> = {
     return run.exitCode === 0
       ? { usable: true, detail: 'unshare --pid works' }
       : { usable: false, detail: `unshare --pid --fork --mount-proc fails: ${run.all?.trim() || run.shortMessage}`, hint: 'Run as root, or where user namespaces are allowed.' };
+  },
+  async root() {
+    const uid = process.getuid?.();
+    return uid === 0 ? { usable: true, detail: 'running as root' } : { usable: false, detail: `running as uid ${uid}`, hint: 'Run the tests as root (they use setpriv and private mounts).' };
   },
 };
 

@@ -1,13 +1,16 @@
 import { execa } from 'execa';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { engineGate } from '../helpers/engines.js';
 import { ROOT, Sandbox } from '../helpers/sandbox.js';
+
+const describeWithPidNamespace = await engineGate('unshare');
 
 const TRIALS = Number(process.env.HOP3_CRASH_TRIALS ?? 50);
 
 // SIGKILL of hop3 at random moments of a deploy (build hooks, worker start, health wait). Run in a
 // private pid namespace: what the trials leave behind, and what stop signals, cannot reach the machine.
-describe('hop3 killed at a random moment of a deploy', () => {
+describeWithPidNamespace('hop3 killed at a random moment of a deploy', () => {
   it(`leaves true state, a working stop and no orphaned tool (${TRIALS} trials)`, async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('crash-app');
