@@ -136,6 +136,7 @@ describe('hop3 CLI on bad input', () => {
     await writeFile(path.join(app, 'Procfile'), 'web: exit 1\n');
     const broken = await sandbox.hop3(['deploy', app, '--port', port], { env });
     expectClearError(broken, 'DEPLOY_WORKER_EXITED', message.replace('%s', before.build_id));
+    expect(broken.stderr).not.toContain('could not restart the previous release');
     const after = JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'])).stdout);
     expect(after).toMatchObject({ running: true, build_id: before.build_id });
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('hello from procfile-app');
