@@ -2,11 +2,12 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { engineGate } from './helpers/engines.js';
 import { underLoad } from './helpers/load.js';
 import { freePort, Sandbox } from './helpers/sandbox.js';
 
-const hasRouter = (await execa('nginx', ['-v'], { reject: false }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
+const describeWithRouter = await engineGate('nginx');
 const hasWrk = (await execa('wrk', ['--version'], { reject: false }).catch(() => ({ exitCode: 1 }))).exitCode !== undefined;
 
 interface ReleaseJson {
@@ -25,7 +26,7 @@ async function body(port: number): Promise<string> {
   return (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
 }
 
-describe.skipIf(!hasRouter && process.env.HOP3_REQUIRE_ENGINES !== '1')('releases behind the nginx router', () => {
+describeWithRouter('releases behind the nginx router', () => {
   it('swaps 10 redeploys under load with no failed request and no socket error', async () => {
     expect(hasWrk, 'wrk is needed (scripts/setup-engines.sh installs it)').toBe(true);
     await using sandbox = await Sandbox.create();

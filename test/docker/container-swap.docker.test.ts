@@ -3,11 +3,13 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { underLoad } from '../helpers/load.js';
 import { freePort, Sandbox } from '../helpers/sandbox.js';
-import { describeDocker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
+import { engineGate } from '../helpers/engines.js';
+import { LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
 
 const APP = 'dks-swap';
+const describeDockerRouted = await engineGate('docker', 'nginx');
 
-describeDocker('container releases behind the nginx router', () => {
+describeDockerRouted('container releases behind the nginx router', () => {
   afterAll(() => sweepTestResources([APP]));
 
   it('swaps 10 redeploys of a container app under load with no failed request and no socket error', async () => {

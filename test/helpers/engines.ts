@@ -2,9 +2,10 @@ import { execa } from 'execa';
 import { describe, it } from 'vitest';
 import { DockerBuilder } from '../../builders/docker/docker-builder.js';
 import { NixBuilder } from '../../builders/nix/nix-builder.js';
+import { NginxRouter } from '../../src/deployers/nginx-router.js';
 
-/** What a suite may need from this machine beyond node: the engines, a private pid namespace for signal tests, root for fault tests. */
-export type Engine = 'docker' | 'nix' | 'unshare' | 'root';
+/** What a suite may need from this machine beyond node: the engines, the router, a private pid namespace for signal tests, root for fault tests. */
+export type Engine = 'docker' | 'nix' | 'nginx' | 'unshare' | 'root';
 
 /** CI sets HOP3_REQUIRE_ENGINES=1: a missing engine then fails its suites instead of skipping them. */
 export const enginesRequired = process.env.HOP3_REQUIRE_ENGINES === '1';
@@ -20,6 +21,12 @@ export interface EngineAvailability {
 const PROBES: Record<Engine, () => Promise<EngineAvailability>> = {
   docker: () => new DockerBuilder({ env: process.env }).available(),
   nix: () => new NixBuilder({ env: process.env }).available(),
+  async nginx() {
+    const router = await NginxRouter.find(process.env);
+    return router
+      ? { usable: true, detail: `nginx ${router.version}` }
+      : { usable: false, detail: process.env.HOP3_ROUTER === 'off' ? 'HOP3_ROUTER=off' : 'nginx is not installed', hint: 'Install nginx (Debian: apt-get install nginx-light).' };
+  },
   async unshare() {
     const run = await execa('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { reject: false, all: true });
     return run.exitCode === 0
@@ -47,19 +54,19 @@ export function engineAvailability(engine: Engine): Promise<EngineAvailability> 
 export type SuiteDeclaration = (name: string, suite: () => void) => void;
 
 /**
- * The one gate for engine suites: `const describeWithDocker = await engineGate('docker')`.
- * The suite runs when the engine works; otherwise it is skipped, except under HOP3_REQUIRE_ENGINES=1,
- * where it is replaced by one failing test that says why the engine is not usable.
+ * The one gate for engine suites: `const describeWithDocker = await engineGate('docker')` (or several:
+ * `engineGate('docker', 'nginx')`). The suite runs when every one works; otherwise it is skipped, except
+ * under HOP3_REQUIRE_ENGINES=1, where it is replaced by one failing test that says what is not usable and why.
  */
-export async function engineGate(engine: Engine): Promise<SuiteDeclaration> {
-  const availability = await engineAvailability(engine);
+export async function engineGate(...engines: [Engine, ...Engine[]]): Promise<SuiteDeclaration> {
+  const missing = (await Promise.all(engines.map(async (engine) => ({ engine, ...(await engineAvailability(engine)) })))).find((a) => !a.usable);
   return (name, suite) => {
-    if (availability.usable) describe(name, suite);
-    else if (!enginesRequired) describe.skip(`${name} (no ${engine}: ${availability.detail})`, suite);
+    if (!missing) describe(name, suite);
+    else if (!enginesRequired) describe.skip(`${name} (no ${missing.engine}: ${missing.detail})`, suite);
     else {
       describe(name, () => {
-        it(`needs ${engine}`, () => {
-          throw new Error(`HOP3_REQUIRE_ENGINES=1 but ${engine} is not usable: ${availability.detail}${availability.hint ? `\nhint: ${availability.hint}` : ''}`);
+        it(`needs ${missing.engine}`, () => {
+          throw new Error(`HOP3_REQUIRE_ENGINES=1 but ${missing.engine} is not usable: ${missing.detail}${missing.hint ? `\nhint: ${missing.hint}` : ''}`);
         });
       });
     }

@@ -2,10 +2,11 @@ import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { engineGate } from '../helpers/engines.js';
 import { ROOT } from '../helpers/sandbox.js';
 
-const canUnshare = (await execa('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { reject: false })).exitCode === 0;
+const describeWithPidNamespace = await engineGate('unshare');
 
 interface Scenario {
   started: boolean;
@@ -18,7 +19,7 @@ interface Scenario {
 
 // The tools hop3 runs (and what they start) must not run on once hop3 is gone. In a private pid
 // namespace: every process the scenario starts dies with it, and the scan of /proc sees only them.
-describe.skipIf(!canUnshare && process.env.HOP3_REQUIRE_ENGINES !== '1')('tools run by runCommand', () => {
+describeWithPidNamespace('tools run by runCommand', () => {
   it('die with hop3 (SIGKILL, or SIGSTOP then SIGKILL), a cancellation stops their whole group, a daemon they leave stays', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hop3-tool-group-'));
     try {
