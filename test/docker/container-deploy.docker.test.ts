@@ -38,8 +38,9 @@ describeDocker('container deployer (real daemon)', () => {
     expect(status.workers[0].id).toBe(container);
     const info = await docker.getContainer(container!).inspect();
     expect(info.Config.Labels).toMatchObject({ 'io.hop3.app': app, 'io.hop3.worker': worker, 'io.hop3.test': '1' });
-    // Published on 127.0.0.1 only.
-    expect(info.HostConfig.PortBindings).toEqual({ [`${port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+    // Published on 127.0.0.1 only: on the release's slot behind the router (the router listens on the public port), else on the public port.
+    const published = status.slot_port ?? port;
+    expect(info.HostConfig.PortBindings).toEqual({ [`${published}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(published) }] });
 
     if (logLine) {
       const logs = await sandbox.hop3(['logs', app, '--lines', '20'], { env: runEnv });
