@@ -7,7 +7,7 @@ import { runCommand } from '../process/run-command.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
 import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
-import { followFiles, readTail } from './log-files.js';
+import { followFiles, readLogTail, readTail, type FilePosition } from './log-files.js';
 import { checkGroup, findMarkedGroups, newMarker, spawnGroup, stopGroup, type GroupIdentity, type SpawnedGroup } from './process-group.js';
 import { waitForWorkers } from './readiness.js';
 import { workerEnv } from './worker-env.js';
@@ -182,11 +182,14 @@ export class ProcessDeployer implements Deployer {
     const workers = selectWorkers(state, options.worker).filter((w) => w.log !== undefined);
     const names = workers.map((w) => w.name);
     const files = Object.fromEntries(workers.map((w) => [w.name, w.log!]));
+    const from: Record<string, FilePosition | undefined> = {};
     for (const [name, file] of Object.entries(files)) {
-      const text = await readTail(file, options.lines);
+      const { text, position } = await readLogTail(file, options.lines);
+      from[name] = position;
       if (text) options.write(names.length > 1 ? `${text.replace(/^/gm, `${name} | `)}\n` : `${text}\n`);
     }
-    if (options.follow) await followFiles(files, options.write, options.signal);
+    // -f goes on exactly where each tail stopped: a line written in between is shown once.
+    if (options.follow) await followFiles(files, options.write, { signal: options.signal, from });
   }
 
   private async runBeforeRun(artifact: Artifact, options: DeployOptions, cwd: string): Promise<void> {
