@@ -1,4 +1,4 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Artifact } from '../artifact/artifact-file.js';
@@ -7,7 +7,7 @@ import { runCommand } from '../process/run-command.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
 import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
-import { followFiles, readLogTail, readTail, type FilePosition } from './log-files.js';
+import { followFiles, LOG_KEEP, logMaxBytes, readLogTail, readTail, type FilePosition } from './log-files.js';
 import { checkGroup, findMarkedGroups, newMarker, spawnGroup, stopGroup, type GroupIdentity, type SpawnedGroup } from './process-group.js';
 import { waitForWorkers } from './readiness.js';
 import { workerEnv } from './worker-env.js';
@@ -54,7 +54,7 @@ function safeJson(text: string): unknown {
 }
 
 /** The restart policy: web workers always run; others that exit 0 are finished. A crash loop ends as failed. */
-function supervisorConfig(artifact: Artifact, worker: { name: string; command: string; cwd: string; log: string; status: string }) {
+function supervisorConfig(artifact: Artifact, worker: { name: string; command: string; cwd: string; log: string; status: string }, env: NodeJS.ProcessEnv) {
   const policy = releasePolicy(artifact);
   return {
     ...worker,
@@ -64,12 +64,15 @@ function supervisorConfig(artifact: Artifact, worker: { name: string; command: s
     firstBackoffMs: 500,
     maxBackoffMs: 30_000,
     stableMs: 10_000,
-    logMaxBytes: LOG_MAX_BYTES,
-    logKeep: 3,
+    logMaxBytes: logMaxBytes(env),
+    logKeep: LOG_KEEP,
   };
 }
 
-const LOG_MAX_BYTES = 10 * 1024 * 1024;
+/** The supervisor's environment: the worker's, with NODE_* moved aside (an app's NODE_OPTIONS must not steer hop3's supervisor); it restores them for the worker. */
+function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key.startsWith('NODE_') ? `HOP3_STASH_${key}` : key, value]));
+}
 
 type Trust = { state: 'ours'; groups: GroupIdentity[] } | { state: 'gone' } | { state: 'refused'; reason: string };
 
@@ -112,8 +115,8 @@ export class ProcessDeployer implements Deployer {
           const statusFile = path.join(paths.run, 'workers', `${options.release}-${name}.json`);
           await rm(statusFile, { force: true }); // a restored release reuses its number: its old supervisor's last word is not this one's
           await options.record({ name, id: '', handle: { marker, status: statusFile }, log: logFile });
-          const supervisor = supervisorConfig(artifact, { name, command, cwd, log: logFile, status: statusFile });
-          const group = await spawnGroup(process.execPath, [SUPERVISOR, JSON.stringify(supervisor)], { cwd, env, logFd: handle.fd, marker }).catch((error: unknown) => {
+          const supervisor = supervisorConfig(artifact, { name, command, cwd, log: logFile, status: statusFile }, options.env);
+          const group = await spawnGroup(process.execPath, [SUPERVISOR, JSON.stringify(supervisor)], { cwd, env: supervisorEnv(env), logFd: handle.fd, marker }).catch((error: unknown) => {
             throw wrapError(error, 'DEPLOY_WORKER_START_FAILED', `Cannot start worker ${name} in ${cwd}`, (error as NodeJS.ErrnoException).code === 'ENOENT' ? `The working directory ${cwd} does not exist on this host: rebuild the app here, or run an artifact built on this host.` : 'Check the working directory and /bin/sh on this host.');
           });
           const record = { name, id: String(group.pid), handle: { start_ticks: group.ticks, marker, status: statusFile }, log: logFile };
@@ -210,8 +213,13 @@ export class ProcessDeployer implements Deployer {
 
 }
 
-/** What the workers printed during this start only, for a deploy failure. */
+/** What the workers printed during this start only, for a deploy failure (all of the current file if it was rotated since). */
 async function startOutput(workers: StartedWorker[]): Promise<string> {
-  const tails = await Promise.all(workers.map(async ({ record, logOffset }) => `[${record.name}]\n${await readTail(record.log!, 15, logOffset)}`));
+  const tails = await Promise.all(
+    workers.map(async ({ record, logOffset }) => {
+      const size = (await stat(record.log!).catch(() => undefined))?.size ?? 0;
+      return `[${record.name}]\n${await readTail(record.log!, 15, size < logOffset ? 0 : logOffset)}`;
+    }),
+  );
   return tails.join('\n');
 }

@@ -9,7 +9,17 @@ import { closeSync, fstatSync, openSync, readdirSync, readFileSync, renameSync, 
 /** @type {{ command: string, cwd: string, log: string, status: string, restart: boolean, maxRestarts: number, windowMs: number, firstBackoffMs: number, maxBackoffMs: number, stableMs: number, logMaxBytes: number, logKeep: number, uid?: number, gid?: number }} */
 const config = JSON.parse(process.argv[2]);
 
-let logFd = openSync(config.log, 'a', 0o600);
+/** Variables hop3 moved aside (NODE_OPTIONS...) so that they steer the worker's node, not this one. */
+const STASH_PREFIX = 'HOP3_STASH_';
+const workerEnv = Object.fromEntries(Object.entries(process.env).map(([key, value]) => [key.startsWith(STASH_PREFIX) ? key.slice(STASH_PREFIX.length) : key, value]));
+
+/** The one place the worker log is opened (created or appended to). */
+const openLog = () => openSync(config.log, 'a', 0o600);
+
+let logFd = openLog();
+let logSize = fstatSync(logFd).size;
+/** Output dropped while the log could not be written (disk full): said in the log once it can be again. */
+let lost = 0;
 let child;
 let stopping = false;
 let restarts = 0;
@@ -23,28 +33,67 @@ function status(state, extra = {}) {
   renameSync(`${config.status}.tmp`, config.status);
 }
 
-function write(chunk) {
-  writeSync(logFd, chunk);
-  if (fstatSync(logFd).size < config.logMaxBytes) return;
-  // Rotate: worker.log -> worker.log.1 -> ... -> worker.log.<keep>; the oldest is dropped.
-  closeSync(logFd);
-  rmSync(`${config.log}.${config.logKeep}`, { force: true });
-  for (let n = config.logKeep - 1; n >= 1; n--) {
-    try {
-      renameSync(`${config.log}.${n}`, `${config.log}.${n + 1}`);
-    } catch {
-      // not there yet
+/**
+ * Rotate: worker.log -> worker.log.1 -> ... -> worker.log.<keep>; the oldest is dropped. The names are
+ * rotatedLog's in log-files.ts, which reads them back. False when it cannot (the log then keeps growing).
+ */
+function rotate() {
+  let next;
+  try {
+    rmSync(`${config.log}.${config.logKeep}`, { force: true });
+    for (let n = config.logKeep - 1; n >= 1; n--) {
+      try {
+        renameSync(`${config.log}.${n}`, `${config.log}.${n + 1}`);
+      } catch {
+        // not there yet
+      }
     }
+    renameSync(config.log, `${config.log}.1`);
+    next = openLog();
+  } catch {
+    return false;
   }
-  renameSync(config.log, `${config.log}.1`);
-  logFd = openSync(config.log, 'a', 0o600);
+  closeSync(logFd);
+  logFd = next;
+  logSize = 0;
+  return true;
+}
+
+function append(buffer) {
+  try {
+    if (lost > 0) {
+      const note = Buffer.from(`--- hop3 supervisor: ${lost} bytes of output lost (the log could not be written)\n`);
+      writeSync(logFd, note);
+      logSize += note.length;
+      lost = 0;
+    }
+    for (let written = 0; written < buffer.length; ) written += writeSync(logFd, buffer, written);
+    logSize += buffer.length;
+  } catch {
+    // A full or read-only disk: drop the output rather than crash and take the worker down with the pipe.
+    lost += buffer.length;
+  }
+}
+
+/** Append output; rotate before the log would pass logMaxBytes, cutting after a newline when one fits. */
+function write(chunk) {
+  let buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  while (buffer.length > config.logMaxBytes - logSize) {
+    const room = config.logMaxBytes - logSize;
+    let cut = room > 0 ? buffer.lastIndexOf(0x0a, room - 1) + 1 : 0;
+    if (cut === 0 && logSize === 0) cut = room; // one line longer than logMaxBytes: split it
+    if (cut > 0) append(buffer.subarray(0, cut));
+    buffer = buffer.subarray(cut);
+    if (!rotate()) break;
+  }
+  if (buffer.length > 0) append(buffer);
 }
 
 function start() {
   const startedAt = Date.now();
   child = spawn('/bin/sh', ['-c', config.command], {
     cwd: config.cwd,
-    env: process.env,
+    env: workerEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(config.uid !== undefined ? { uid: config.uid, gid: config.gid } : {}),
   });
