@@ -10,6 +10,7 @@ import { redactor, type Redactor } from '../src/log/redactor.js';
 import { mergeManifest, type Manifest } from '../src/manifest/merge-manifest.js';
 import { withAppLock } from '../src/state/app-lock.js';
 import { ensureAppDirs } from '../src/state/app-dirs.js';
+import { homeOf, homeWriteError, isDiskFault } from '../src/state/home-write-error.js';
 import { appNameFromDir, appPaths, validateAppName, type AppPaths } from '../src/state/hop3-home.js';
 import type { Builder } from './builder.js';
 import { loadBuilder } from './registry.js';
@@ -74,7 +75,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
 
     return await withAppLock(paths, async () => {
       await removeAbandonedBuilds(paths, log);
-      const output = await builder.build({
+      const build = builder.build({
         appName,
         sourceDir,
         config,
@@ -88,6 +89,10 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
         secrets,
         log,
         ...(request.signal ? { signal: request.signal } : {}),
+      });
+      // A full or read-only disk under a build is HOP3_HOME's (reads never fail so): said so, with what to do.
+      const output = await build.catch((error: unknown) => {
+        throw isDiskFault(error) ? homeWriteError(error, paths.builds, homeOf(paths.root), `write the build of ${appName}`) : error;
       });
       const { toolchain } = detection;
       const manifest = mergeManifest({

@@ -1,7 +1,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { wrapError } from '../errors.js';
 import type { AppPaths } from './hop3-home.js';
+import { homeOf, homeWriteError, mkdirCause } from './home-write-error.js';
 
 /** hop3's state holds env values (artifacts, run state, logs): owner only, whatever the umask. */
 export const PRIVATE_DIR_MODE = 0o700;
@@ -23,6 +23,7 @@ export async function ensureAppDirs(paths: AppPaths, ...dirs: string[]): Promise
       }),
     );
   } catch (error) {
-    throw wrapError(error, 'STATE_WRITE_FAILED', `Cannot create ${paths.app}'s state in ${paths.root}`, 'Check that HOP3_HOME is yours, writable, and its disk is not full.', { file: paths.root });
+    // A read-only HOP3_HOME is STATE_HOME_READONLY, a full one says so: the user can act on either.
+    throw homeWriteError(await mkdirCause(paths.root, error), paths.root, homeOf(paths.root), `create ${paths.app}'s state in ${paths.root}`);
   }
 }

@@ -5,6 +5,7 @@ import { Hop3Error } from '../errors.js';
 import { procStat } from '../process/proc-stat.js';
 import { ensureAppDirs } from './app-dirs.js';
 import type { AppPaths } from './hop3-home.js';
+import { homeOf, homeWriteError } from './home-write-error.js';
 
 /** A holder that stops refreshing the lock (stopped, or on a frozen machine) loses it after this long. */
 const STALE_MS = 5000;
@@ -50,7 +51,9 @@ async function acquire(paths: AppPaths, onCompromised: (error: Error) => void): 
         await release();
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) {
+      // Only another hop3 is worth waiting for: a read-only or full HOP3_HOME is reported at once.
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw homeWriteError(error, paths.lock, homeOf(paths.root), `create the lock ${paths.lock}`);
+      if (Date.now() > deadline) {
         throw new Hop3Error('STATE_LOCKED', `App ${paths.app} is busy: another hop3 command holds ${paths.lock}.`, {
           cause: error,
           hint: 'Wait for the other build/run/stop to finish, then try again.',

@@ -7,6 +7,7 @@ import { Hop3Error } from '../errors.js';
 import { formatIssues } from '../validation.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from './app-dirs.js';
 import type { AppPaths } from './hop3-home.js';
+import { homeOf, homeWriteError } from './home-write-error.js';
 
 const WorkerRecordSchema = z
   .object({
@@ -113,11 +114,7 @@ export async function writeRelease(paths: AppPaths, release: Release): Promise<v
     // It embeds the artifact, env values included.
     await writeFileAtomic(file, `${JSON.stringify(checked, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
   } catch (error) {
-    throw new Hop3Error('STATE_WRITE_FAILED', `Cannot record release ${release.release} of ${release.app} in ${file}: ${(error as Error).message}`, {
-      file,
-      cause: error,
-      hint: 'Check that HOP3_HOME is writable and its disk is not full.',
-    });
+    throw homeWriteError(error, file, homeOf(paths.root), `record release ${release.release} of ${release.app} in ${file}`);
   }
 }
 
