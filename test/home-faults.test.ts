@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -51,5 +51,41 @@ describe.skipIf(!canMount && process.env.HOP3_REQUIRE_ENGINES !== '1')('a read-o
     const noInodes = 'mount -t tmpfs -o size=10m,nr_inodes=3 tmpfs "$HOP3_HOME"';
     expectCodedError(await hop3WithMounts(sandbox, noInodes, ['deploy', app]), 'STATE_WRITE_FAILED', `HOP3_HOME (${sandbox.home}) is full: cannot create the lock`, 'no space left on device');
     expect(await sandbox.strayPids()).toEqual([]);
+  });
+});
+
+describe('hop3 status with one app\'s run state damaged', () => {
+  it('lists every app and marks the damaged one (exit 0); asked for that app alone, it is the coded error (exit 1)', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app', 'good');
+    const port = await freePort();
+    expect((await sandbox.hop3(['deploy', app, '--port', String(port)])).exitCode).toBe(0);
+    // A truncated record, and one whose artifact is not an artifact.
+    const damaged = {
+      truncated: '{"app": "trunc',
+      'bad-artifact': JSON.stringify({ app: 'bad-artifact', release: 1, status: 'live', deployer: 'process', artifact: { schema_version: 1 }, port: 1, url: null, created_at: 'now', started_at: 'now', workers: [] }),
+    };
+    for (const [name, text] of Object.entries(damaged)) {
+      await mkdir(path.join(sandbox.home, 'apps', name, 'releases'), { recursive: true });
+      await writeFile(path.join(sandbox.home, 'apps', name, 'releases', '000001.json'), text);
+    }
+
+    const listing = await sandbox.hop3(['status']);
+    expect(listing.exitCode, listing.all).toBe(0);
+    expect(listing.stdout).toMatch(/^bad-artifact: STATE CORRUPT \(.*apps\/bad-artifact\/releases\/000001\.json.*\)$/m);
+    expect(listing.stdout).toMatch(new RegExp(`^good: running release 1 build .* http://127.0.0.1:${port}/$`, 'm'));
+    expect(listing.stdout).toMatch(/^truncated: STATE CORRUPT \(.*000001\.json is damaged.*\)$/m);
+
+    const json = JSON.parse((await sandbox.hop3(['status', '--json'])).stdout) as { app: string; running: boolean; error?: { code: string; message: string } }[];
+    expect(json.map((entry) => [entry.app, entry.running, entry.error?.code])).toEqual([
+      ['bad-artifact', false, 'STATE_CORRUPT'],
+      ['good', true, undefined],
+      ['truncated', false, 'STATE_CORRUPT'],
+    ]);
+    expect(json[2]!.error!.message).toContain('truncated/releases/000001.json');
+
+    expectCodedError(await sandbox.hop3(['status', 'truncated']), 'STATE_CORRUPT', 'truncated/releases/000001.json is damaged');
+    expectCodedError(await sandbox.hop3(['status', 'bad-artifact', '--json']), 'STATE_CORRUPT', 'bad-artifact/releases/000001.json');
+    expect((await sandbox.hop3(['stop', 'good'])).exitCode).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as z from 'zod';
 import { parseArtifact, type Artifact } from '../artifact/artifact-file.js';
-import { Hop3Error } from '../errors.js';
+import { Hop3Error, isHop3Error } from '../errors.js';
 import { formatIssues } from '../validation.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from './app-dirs.js';
 import type { AppPaths } from './hop3-home.js';
@@ -87,7 +87,12 @@ async function readRelease(file: string): Promise<Release> {
       hint: `Stop leftover processes by hand, then remove ${file}.`,
     });
   }
-  return { ...result.data, artifact: parseArtifact(result.data.artifact, `${file} (artifact)`) };
+  try {
+    return { ...result.data, artifact: parseArtifact(result.data.artifact, `${file} (artifact)`) };
+  } catch (error) {
+    // The artifact is part of the record: a damaged one is a damaged record, with the same way out.
+    throw isHop3Error(error) ? new Hop3Error('STATE_CORRUPT', error.message, { file, cause: error, hint: `Stop leftover processes by hand, then remove ${file}.` }) : error;
+  }
 }
 
 /** Releases whose workers may be running: the live one and any left starting (a crash mid-deploy). */
