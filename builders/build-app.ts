@@ -121,6 +121,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
             ...(config.settings.deploy.target ? { deploy_target: config.settings.deploy.target } : {}),
             ...(Object.keys(config.settings.health.probe).length > 0 ? { healthcheck: config.settings.health.probe } : {}),
             ...(Object.keys(config.settings.run.policy).length > 0 ? { release_policy: config.settings.run.policy } : {}),
+            ...(config.settings.run.user ? { run_user: config.settings.run.user } : {}),
           },
         },
         `artifact of ${appName}`,

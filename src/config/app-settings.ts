@@ -50,6 +50,8 @@ export interface RunSettings {
   beforeRun: string[] | undefined;
   /** How releases run: recorded in the artifact (metadata.release_policy) for the run side. */
   policy: { keep_releases?: number; max_restarts?: number; restart_window?: number; drain?: number };
+  /** `[run] user`: who the process deployer runs the app as; undefined: hop3's own user. */
+  user: string | undefined;
 }
 
 export interface HealthSettings {
@@ -269,6 +271,7 @@ function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
     run: {
       workers,
       beforeRun: run['before-run'],
+      user: run.user,
       policy: definedOnly({ keep_releases: run['keep-releases'], max_restarts: run['max-restarts'], restart_window: run['restart-window'], drain: run.drain }),
     },
     health: {

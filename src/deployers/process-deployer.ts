@@ -14,6 +14,7 @@ import { workerEnv } from './worker-env.js';
 import { packageRoot } from '../package-root.js';
 import { releasePolicy } from './release-policy.js';
 import { WEB_WORKER_NAMES } from '../config/procfile.js';
+import { prepareForUser, workerUser, type WorkerUser } from './worker-user.js';
 
 interface StartedWorker {
   record: WorkerRecord;
@@ -99,7 +100,10 @@ export class ProcessDeployer implements Deployer {
     const { paths, log } = options;
     const cwd = artifact.runtime.working_dir || artifact.location;
     await ensureAppDirs(paths, paths.logs, paths.run, path.join(paths.run, 'workers'), paths.data, path.join(paths.data, 'tmp'));
-    await this.runBeforeRun(artifact, options, cwd);
+    const user = await workerUser(artifact, options.env);
+    if (user) await prepareForUser(user, paths, cwd, options.env);
+    else if (process.getuid?.() === 0) log.warn('workers run as root; set [run] user in hop3.toml (e.g. user = "nobody") to run them unprivileged');
+    await this.runBeforeRun(artifact, options, cwd, user);
 
     const started: StartedWorker[] = [];
     try {
@@ -109,13 +113,13 @@ export class ProcessDeployer implements Deployer {
         try {
           await handle.chmod(PRIVATE_FILE_MODE); // a log an older hop3 left readable: workers may print env values
           const logOffset = (await handle.stat()).size;
-          await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id}): ${command}\n`);
+          await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id})${user ? ` as ${user.name}` : ''}: ${command}\n`);
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
           const marker = newMarker();
           const statusFile = path.join(paths.run, 'workers', `${options.release}-${name}.json`);
           await rm(statusFile, { force: true }); // a restored release reuses its number: its old supervisor's last word is not this one's
           await options.record({ name, id: '', handle: { marker, status: statusFile }, log: logFile });
-          const supervisor = supervisorConfig(artifact, { name, command, cwd, log: logFile, status: statusFile }, options.env);
+          const supervisor = { ...supervisorConfig(artifact, { name, command, cwd, log: logFile, status: statusFile }, options.env), ...(user ? { uid: user.uid, gid: user.gid } : {}) };
           const group = await spawnGroup(process.execPath, [SUPERVISOR, JSON.stringify(supervisor)], { cwd, env: supervisorEnv(env), logFd: handle.fd, marker }).catch((error: unknown) => {
             throw wrapError(error, 'DEPLOY_WORKER_START_FAILED', `Cannot start worker ${name} in ${cwd}`, (error as NodeJS.ErrnoException).code === 'ENOENT' ? `The working directory ${cwd} does not exist on this host: rebuild the app here, or run an artifact built on this host.` : 'Check the working directory and /bin/sh on this host.');
           });
@@ -195,11 +199,17 @@ export class ProcessDeployer implements Deployer {
     if (options.follow) await followFiles(files, options.write, { signal: options.signal, from });
   }
 
-  private async runBeforeRun(artifact: Artifact, options: DeployOptions, cwd: string): Promise<void> {
+  private async runBeforeRun(artifact: Artifact, options: DeployOptions, cwd: string, user: WorkerUser | undefined): Promise<void> {
     const env = workerEnv(artifact, { base: options.env, paths: options.paths, worker: 'before_run', port: options.port });
     for (const command of artifact.runtime.before_run) {
       options.log.step(`before_run: ${command}`);
-      const result = await runCommand('/bin/sh', ['-c', command], { cwd, env, onLine: (line) => options.log.output(line), ...(options.signal ? { signal: options.signal } : {}) });
+      const result = await runCommand('/bin/sh', ['-c', command], {
+        cwd,
+        env,
+        onLine: (line) => options.log.output(line),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      });
       if (result.failed) {
         throw new Hop3Error('DEPLOY_BEFORE_RUN_FAILED', `before_run command \`${command}\` failed (${result.reason}); no worker was started.`, {
           command,

@@ -11,6 +11,9 @@ export interface CommandOptions {
   timeoutMs?: number;
   /** Each complete line of output as it arrives, for live logs. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Run as this user, its watcher too (hop3 must be root to switch); supplementary groups are dropped. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface CommandResult {
@@ -97,6 +100,7 @@ export async function runCommand(file: string, args: readonly string[], options:
     env: options.env,
     extendEnv: false,
     detached: true,
+    ...(options.uid !== undefined ? { uid: options.uid, ...(options.gid !== undefined ? { gid: options.gid } : {}) } : {}),
     stdin: 'pipe',
     ...lines,
     all: true,
