@@ -62,6 +62,7 @@ export class ContainerDeployer implements Deployer {
             Init: true,
             // The engine supervises: a crash is restarted (with its own backoff) up to max-restarts times.
             RestartPolicy: { Name: 'on-failure', MaximumRetryCount: releasePolicy(artifact).max_restarts },
+            ...leastPrivilege(name === web ? options.port : undefined),
             ...limits,
             ...(name === web ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(options.port) }] } } : {}),
           },
@@ -191,6 +192,20 @@ export class ContainerDeployer implements Deployer {
 }
 
 /**
+ * Least privilege for every container hop3 starts: never privileged, no capability (a web app needs
+ * none; NET_BIND_SERVICE comes back only to listen on a port below 1024), and no privilege gained
+ * through setuid binaries. Ports are published on 127.0.0.1 only (see deploy).
+ */
+function leastPrivilege(listenPort?: number): { Privileged: false; CapDrop: string[]; CapAdd?: string[]; SecurityOpt: string[] } {
+  return {
+    Privileged: false,
+    CapDrop: ['ALL'],
+    ...(listenPort !== undefined && listenPort < 1024 ? { CapAdd: ['NET_BIND_SERVICE'] } : {}),
+    SecurityOpt: ['no-new-privileges'],
+  };
+}
+
+/**
  * Hop3's worker environment, inside a container: the artifact's env_vars, then what hop3 sets.
  * BIND_ADDRESS is 0.0.0.0 because the published port reaches the container from outside its
  * loopback; the host side is bound to 127.0.0.1, so the app is still not exposed beyond this host.
@@ -238,7 +253,7 @@ async function runOnce(docker: DockerClient, run: OneOff): Promise<void> {
     Env: run.env,
     ...(run.workingDir ? { WorkingDir: run.workingDir } : {}),
     Labels: run.labels,
-    HostConfig: { Init: true },
+    HostConfig: { Init: true, ...leastPrivilege() },
   });
   try {
     await container.start();

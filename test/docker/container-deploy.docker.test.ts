@@ -41,6 +41,9 @@ describeDocker('container deployer (real daemon)', () => {
     // Published on 127.0.0.1 only: on the release's slot behind the router (the router listens on the public port), else on the public port.
     const published = status.slot_port ?? port;
     expect(info.HostConfig.PortBindings).toEqual({ [`${published}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(published) }] });
+    // Least privilege: no privileged mode, no capability (none is needed above port 1024), no setuid gain.
+    const { Privileged, CapDrop, CapAdd, SecurityOpt } = info.HostConfig;
+    expect({ Privileged, CapDrop, CapAdd: CapAdd ?? [], SecurityOpt }).toEqual({ Privileged: false, CapDrop: ['ALL'], CapAdd: [], SecurityOpt: ['no-new-privileges'] });
 
     if (logLine) {
       const logs = await sandbox.hop3(['logs', app, '--lines', '20'], { env: runEnv });
@@ -86,12 +89,15 @@ describeDocker('container deployer (real daemon)', () => {
   it('runs before_run in a one-off container and fails the deploy when it fails, leaving nothing running', async () => {
     await using sandbox = await Sandbox.create();
     const dir = await sandbox.fixture('python-web', 'dkd-prerun');
-    await appendFile(path.join(dir, 'hop3.toml'), '\n[run]\nbefore-run = "echo preparing in $PWD as $(id -u) && exit 4"\n');
+    await appendFile(path.join(dir, 'hop3.toml'), '\n[run]\nbefore-run = "echo preparing in $PWD as $(id -u) && grep -E \'^(CapBnd|NoNewPrivs)\' /proc/self/status && exit 4"\n');
     const deploy = await sandbox.hop3(['deploy', dir, '--builder', 'docker', '--port', String(await freePort())], { env: LOCAL_IMAGES });
     expect(deploy.exitCode).toBe(1);
     expect(deploy.stderr).toContain('[DEPLOY_CONTAINER_BEFORE_RUN_FAILED]');
     expect(deploy.stderr).toContain('preparing in /app as 10001');
     expect(deploy.stderr).toContain('exit code 4');
+    // The one-off container is as unprivileged as the workers.
+    expect(deploy.stderr).toMatch(/CapBnd:\s+0000000000000000/);
+    expect(deploy.stderr).toMatch(/NoNewPrivs:\s+1/);
     expect(await containersOf('dkd-prerun')).toEqual([]);
   });
 
