@@ -79,7 +79,8 @@ export function mergeManifest({ config, defaults, workingDir, adaptWorker }: Man
       provenance.before_run = layer.origin;
     }
     if (layer.healthcheck_path !== undefined) {
-      runtime.healthcheck_path = layer.healthcheck_path;
+      // `health` and `/health` mean the same path (as they always did); the artifact records the absolute form.
+      runtime.healthcheck_path = layer.healthcheck_path && !layer.healthcheck_path.startsWith('/') ? `/${layer.healthcheck_path}` : layer.healthcheck_path;
       provenance.healthcheck_path = layer.origin;
     }
     if (layer.healthcheck_timeout !== undefined) {

@@ -59,6 +59,11 @@ describe('runtime manifest merge', () => {
     expect(manifest.runtime.static_paths).toEqual({ '/': '/run/app/public' });
   });
 
+  it('records a health check path written without "/" in its absolute form', () => {
+    const manifest = mergeManifest({ config: config(undefined, '[healthcheck]\npath = "health"\n'), defaults: emptyDefaults(), workingDir: '/run/app' });
+    expect(manifest.runtime.healthcheck_path).toBe('/health');
+  });
+
   it('lets a web-facing worker the app names replace the toolchain\'s guessed web worker, then adapts conventions', () => {
     const manifest = mergeManifest({
       config: config('wsgi: app:app\nworker: python work.py'),
