@@ -3,11 +3,12 @@ import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { Hop3Error } from '../errors.js';
 import { PRIVATE_FILE_MODE } from '../state/app-dirs.js';
-import { formatIssues } from '../validation.js';
+import { formatIssues, formatPath } from '../validation.js';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
 import { ARTIFACT_SCHEMA_VERSION, BuildArtifactSchema, type BuildArtifact } from './schema.js';
 
 export const ARTIFACT_FILE_NAME = 'BUILD_ARTIFACT.json';
+const REBUILD_HINT = 'Rebuild the app with `hop3 build <dir>`; artifacts are written by hop3 and should not be edited by hand.';
 
 /** A validated, deeply frozen artifact: nothing downstream of the build can change it. */
 export type Artifact = DeepReadonly<BuildArtifact>;
@@ -15,11 +16,12 @@ export type Artifact = DeepReadonly<BuildArtifact>;
 /** Validate an in-memory value (e.g. a builder's output) and freeze it. */
 export function parseArtifact(value: unknown, source = 'artifact'): Artifact {
   checkVersion(value, source);
+  checkShape(value, source);
   const result = BuildArtifactSchema.safeParse(value);
   if (!result.success) {
     throw new Hop3Error('ARTIFACT_INVALID', `${source} is not a valid build artifact: ${formatIssues(result.error.issues)}`, {
       file: source,
-      hint: 'Rebuild the app with `hop3 build <dir>`; artifacts are written by hop3 and should not be edited by hand.',
+      hint: REBUILD_HINT,
     });
   }
   return deepFreeze(result.data);
@@ -97,6 +99,26 @@ function checkVersion(value: unknown, source: string): void {
           : 'Rebuild the app with `hop3 build <dir>`.',
     },
   );
+}
+
+/** Deeper than any artifact hop3 writes; freezing and serialising recurse, so a hostile file must not. */
+const MAX_DEPTH = 32;
+
+/**
+ * Refuse what the schema cannot see: a `"__proto__"` key (objects drop it silently, e.g. a worker would
+ * vanish) and nesting deep enough to overflow the stack. Iterative, so the check itself cannot overflow.
+ */
+function checkShape(value: unknown, source: string): void {
+  const pending: { value: unknown; at: PropertyKey[] }[] = [{ value, at: [] }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    const problem =
+      next.at.length > MAX_DEPTH ? `nested more than ${MAX_DEPTH} levels deep` : Object.hasOwn(next.value, '__proto__') ? 'has a "__proto__" key' : undefined;
+    if (problem) {
+      throw new Hop3Error('ARTIFACT_INVALID', `${source} is not a valid build artifact: ${formatPath(next.at)}: ${problem}`, { file: source, hint: REBUILD_HINT });
+    }
+    for (const [key, child] of Object.entries(next.value)) pending.push({ value: child, at: [...next.at, Array.isArray(next.value) ? Number(key) : key] });
+  }
 }
 
 function sortKeys(value: unknown): unknown {

@@ -211,6 +211,16 @@ describe('artifact refusals', () => {
     expect(message).toContain(field);
     expect(message).toContain(fragment);
   });
+
+  it('refuses a "__proto__" key (JSON keeps it, objects would silently drop the worker)', () => {
+    const text = JSON.stringify(valid).replace('"workers":{', '"workers":{"__proto__":"evil",');
+    expect(refusal(JSON.parse(text))).toContain('runtime.workers: has a "__proto__" key');
+  });
+
+  it('refuses nesting deep enough to overflow the stack, without overflowing it', () => {
+    const text = JSON.stringify(valid).replace('"metadata":{}', `"metadata":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    expect(refusal(JSON.parse(text))).toContain('nested more than');
+  });
 });
 
 describe('environment rules', () => {
