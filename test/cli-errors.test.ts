@@ -182,7 +182,7 @@ describe('hop3 CLI on bad input', () => {
 
   it('rejects bad options as usage errors (exit 2)', async () => {
     await using sandbox = await Sandbox.create();
-    expectClearError(await sandbox.hop3(['run', 'x', '--port', 'eighty']), { code: 'CLI_INVALID_OPTION', exit: 2 }, '--port must be a whole number from 1 to 65535 (got "eighty")');
+    expectClearError(await sandbox.hop3(['run', 'x', '--port', 'eighty']), { code: 'CLI_INVALID_OPTION', exit: 2 }, '--port must be a whole number from 1 to 65535, in plain digits (got "eighty")');
     // Commander's own usage errors: its wording, exit 2.
     const builder = await sandbox.hop3(['build', '.', '--builder', 'podman']);
     expect({ exit: builder.exitCode, stderr: builder.stderr }).toEqual({ exit: 2, stderr: expect.stringContaining("argument 'podman' is invalid. Allowed choices are local, docker, nix.") });

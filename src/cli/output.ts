@@ -21,20 +21,23 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * `--port`: a plain decimal 1-65535. `Number()` would take ` 80`, `1e4`, `0x10` and `80.0`; leading zeros are
+ * refused too (`080` reads as octal to some tools), so the port used is always the digits the user typed.
+ */
 export function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Hop3Error('CLI_INVALID_OPTION', `--port must be a whole number from 1 to 65535 (got ${JSON.stringify(value)}).`, { hint: 'Example: --port 8080' });
+  if (!/^[1-9][0-9]{0,4}$/.test(value) || Number(value) > 65535) {
+    throw new Hop3Error('CLI_INVALID_OPTION', `--port must be a whole number from 1 to 65535, in plain digits (got ${JSON.stringify(value)}).`, { usage: true, hint: 'Example: --port 8080' });
   }
-  return port;
+  return Number(value);
 }
 
+/** A count such as `--lines`: plain decimal digits (0, 50; not 5e1, 0x32, -1 or 050). */
 export function parseCount(option: string) {
   return (value: string): number => {
-    const count = Number(value);
-    if (!Number.isInteger(count) || count < 0) {
-      throw new Hop3Error('CLI_INVALID_OPTION', `${option} must be a whole number (got ${JSON.stringify(value)}).`, { hint: `Example: ${option} 50` });
+    if (!/^(?:0|[1-9][0-9]{0,14})$/.test(value)) {
+      throw new Hop3Error('CLI_INVALID_OPTION', `${option} must be a whole number of at most 15 digits, in plain digits (got ${JSON.stringify(value)}).`, { usage: true, hint: `Example: ${option} 50` });
     }
-    return count;
+    return Number(value);
   };
 }
