@@ -158,6 +158,28 @@ describe('hop3 CLI on bad input', () => {
     expect(releases.map((r) => r.status)).toEqual(['live']);
   });
 
+  // Without the router the running release is stopped before the new one starts: the check must come first.
+  it.each([['behind the router', {}], ['without the router', { HOP3_ROUTER: 'off' }]])('refuses an artifact whose build directory is not on this host before touching the running release (%s)', async (_mode, env) => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('procfile-app');
+    const port = String(await freePort());
+    expect((await sandbox.hop3(['deploy', app, '--port', port], { env })).exitCode).toBe(0);
+    const before = JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'], { env })).stdout);
+    const releases = await readdir(path.join(sandbox.home, 'apps/procfile-app/releases'));
+    const artifact = JSON.parse(await readFile(path.join(sandbox.home, 'apps/procfile-app/BUILD_ARTIFACT.json'), 'utf8'));
+    const gone = path.join(sandbox.dir, 'other-host', 'builds', 'x');
+    const elsewhere = path.join(sandbox.dir, 'elsewhere.json');
+    await writeFile(elsewhere, JSON.stringify({ ...artifact, location: gone, runtime: { ...artifact.runtime, working_dir: path.join(gone, 'app') } }));
+    const run = await sandbox.hop3(['run', 'procfile-app', '--artifact', elsewhere, '--port', port], { env });
+    expect(run.exitCode).toBe(1);
+    expectClearError(run, 'DEPLOY_LOCATION_MISSING', `its location ${gone} is not a directory on this host`, 'rebuild here');
+    expect(run.stderr).not.toContain('stopping the running release');
+    expect(await readdir(path.join(sandbox.home, 'apps/procfile-app/releases'))).toEqual(releases); // no release was even recorded
+    const after = JSON.parse((await sandbox.hop3(['status', 'procfile-app', '--json'], { env })).stdout);
+    expect(after).toMatchObject({ running: true, build_id: before.build_id, workers: before.workers.map((w: { id: string }) => expect.objectContaining({ id: w.id })) });
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('hello from procfile-app');
+  });
+
   it('builds an app with no worker (with a warning) but refuses to run it', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('node-web');

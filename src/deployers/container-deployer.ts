@@ -25,6 +25,11 @@ export class ContainerDeployer implements Deployer {
   /** The daemon client: injected, else one for DOCKER_HOST of each call's environment. */
   constructor(private readonly engines: DeployerEngines = {}) {}
 
+  /** The daemon answers and has the image (hop3 never pulls implicitly). */
+  async check(artifact: Artifact, ctx: DeployerContext): Promise<void> {
+    await imageSearchPath(await this.connect(ctx.env), artifact.location);
+  }
+
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const docker = await this.connect(options.env);
     const imagePath = await imageSearchPath(docker, artifact.location);

@@ -53,6 +53,7 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
       });
     }
     const deployer = await load(targetFor(request.artifact, request.target));
+    await deployer.check?.(request.artifact, request); // a release that cannot start here never stops (or claims the port of) the one that runs
     const active = await activeReleases(paths);
     const held = active.flatMap((r) => (r.public_port === undefined ? [r.port] : [r.port, r.public_port]));
     const claim = await claimPort(paths, request.env, { ...(request.port ? { requested: request.port } : {}), heldByApp: held });

@@ -59,6 +59,12 @@ export interface Deployer {
   readonly name: string;
   /** `host`: workers listen on 127.0.0.1:<port> of this machine, so hop3 checks that port first. */
   readonly publishes: 'host';
+  /**
+   * Refuse an artifact this deployer cannot start here (its directory or image is missing, the engine is
+   * unreachable). Called before the running release is stopped, so a refusal leaves it serving. Reads only;
+   * a deployer for which nothing can be missing leaves it out.
+   */
+  check?(artifact: Artifact, ctx: DeployerContext): Promise<void>;
   /** Start the artifact's workers; on failure, what was started is stopped before the error is thrown. */
   deploy(artifact: Artifact, options: DeployOptions): Promise<Started>;
   /** Stop every worker of that run; workers already gone are fine. */

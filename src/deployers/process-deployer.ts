@@ -2,6 +2,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Artifact } from '../artifact/artifact-file.js';
+import { locationKind } from '../artifact/location.js';
 import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
@@ -95,6 +96,20 @@ function trustOf(worker: WorkerRecord): Trust {
 export class ProcessDeployer implements Deployer {
   readonly name = 'process';
   readonly publishes = 'host';
+
+  /** The build's directories must be on this host: an artifact copied from elsewhere, or a deleted build, cannot run. */
+  async check(artifact: Artifact): Promise<void> {
+    const dirs = [['location', artifact.location], ['working_dir', artifact.runtime.working_dir]] as const;
+    for (const [field, dir] of dirs) {
+      if (!dir || (await stat(dir).catch(() => undefined))?.isDirectory()) continue;
+      const store = locationKind(artifact.location) === 'store-path';
+      throw new Hop3Error('DEPLOY_LOCATION_MISSING', `${artifact.app_name} build ${artifact.build_id} cannot run here: its ${field} ${dir} is not a directory on this host.`, {
+        hint: store
+          ? 'Copy the store path here (`nix copy --to ssh://this-host <path>` from the build host), or rebuild here with `hop3 build <dir> --builder nix`.'
+          : 'Local builds run where they were built: rebuild here with `hop3 build <dir>` (or use the docker or nix builder to move builds between hosts).',
+      });
+    }
+  }
 
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const { paths, log } = options;

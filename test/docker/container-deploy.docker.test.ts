@@ -1,4 +1,4 @@
-import { appendFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { checkProbes, freePort, Sandbox } from '../helpers/sandbox.js';
@@ -12,7 +12,7 @@ const FIXTURES = [
   ['static-site', 'dkd-static', 'static server on http://0.0.0.0', 'web'],
   ['docker-own-dockerfile', 'dkd-own', '', 'web'],
 ] as const;
-const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-cmd', 'dkd-limits', 'dkd-prerun', 'dkd-crash'];
+const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-cmd', 'dkd-limits', 'dkd-prerun', 'dkd-crash', 'dkd-missing'];
 
 describeDocker('container deployer (real daemon)', () => {
   afterAll(() => sweepTestResources(APPS));
@@ -99,6 +99,28 @@ describeDocker('container deployer (real daemon)', () => {
     expect(deploy.stderr).toMatch(/CapBnd:\s+0000000000000000/);
     expect(deploy.stderr).toMatch(/NoNewPrivs:\s+1/);
     expect(await containersOf('dkd-prerun')).toEqual([]);
+  });
+
+  // Without the router the running release is stopped before the new one starts: the check must come first.
+  it.each([['behind the router', {}], ['without the router', { HOP3_ROUTER: 'off' }]])('refuses an image that is not on this host before touching the running release (%s)', async (_mode, env) => {
+    await using sandbox = await Sandbox.create();
+    const dir = await sandbox.fixture('procfile-app', 'dkd-missing');
+    const port = String(await freePort());
+    const deploy = await sandbox.hop3(['deploy', dir, '--builder', 'local', '--port', port], { env });
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    const releases = await readdir(path.join(sandbox.home, 'apps/dkd-missing/releases'));
+    const artifact = JSON.parse(await readFile(path.join(sandbox.home, 'apps/dkd-missing/BUILD_ARTIFACT.json'), 'utf8'));
+    const image = path.join(sandbox.dir, 'image.json');
+    const runtime = { ...artifact.runtime, working_dir: '/app', path_prepend: [], static_paths: {} };
+    await writeFile(image, JSON.stringify({ ...artifact, builder: 'docker', location: 'hop3/dkd-missing:not-built-here', runtime }));
+    const run = await sandbox.hop3(['run', 'dkd-missing', '--artifact', image, '--port', port], { env });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('[DEPLOY_CONTAINER_IMAGE_MISSING]');
+    expect(run.stderr).not.toContain('stopping the running release');
+    expect(await readdir(path.join(sandbox.home, 'apps/dkd-missing/releases'))).toEqual(releases); // no release was even recorded
+    expect(JSON.parse((await sandbox.hop3(['status', 'dkd-missing', '--json'], { env })).stdout)).toMatchObject({ running: true, deployer: 'process', build_id: artifact.build_id });
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    expect((await sandbox.hop3(['stop', 'dkd-missing'], { env })).exitCode).toBe(0);
   });
 
   it('removes what it started when a worker dies, and shows its log tail', async () => {
