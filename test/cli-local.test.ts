@@ -57,6 +57,19 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(await sandbox.strayPids()).toEqual([]);
   });
 
+  it.each(['python-web', 'python-wsgi', 'static-site'])('deploys %s from a HOP3_HOME with a space and quotes in its path', async (fixture) => {
+    await using sandbox = await Sandbox.create({ home: "with space/it's here" });
+    const app = await sandbox.fixture(fixture);
+    const port = await freePort();
+    const deploy = await sandbox.hop3(['deploy', app, '--port', String(port)]);
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    await checkProbes(`http://127.0.0.1:${port}/`, fixture);
+    const artifact = JSON.parse((await sandbox.hop3(['inspect', fixture, '--json'])).stdout);
+    expect(artifact.location.startsWith(sandbox.home)).toBe(true);
+    expect((await sandbox.hop3(['stop', fixture])).exitCode).toBe(0);
+    expect(await sandbox.strayPids()).toEqual([]);
+  });
+
   it('static: serves the app root without its config or dotfiles, and a built dist/ by default', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('static-site');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { ContainerResources } from '../../src/artifact/container-resources.js';
 import { Hop3Error } from '../../src/errors.js';
 import { runCommand } from '../../src/process/run-command.js';
+import { shellQuote } from '../../src/process/shell-quote.js';
 import type { Availability, Builder, BuilderEngines, BuildContext, BuildOutput } from '../builder.js';
 import { digestSourceTree } from '../source-tree.js';
 import { contextEntries, contextEpoch, packContext } from './build-context.js';
@@ -150,10 +151,6 @@ function containerResources(ctx: BuildContext): { resources?: ContainerResources
 
 function namesWorkers(ctx: BuildContext): boolean {
   return Object.keys(ctx.config.procfile?.parsed.workers ?? {}).length > 0 || Object.keys(ctx.config.settings.run.workers).length > 0;
-}
-
-function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_\/.:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export function imageRepository(app: string): string {

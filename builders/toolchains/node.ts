@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as z from 'zod';
 import { Hop3Error } from '../../src/errors.js';
+import { shellQuote } from '../../src/process/shell-quote.js';
 import { runTool } from '../run-tool.js';
 import { exists, firstExisting, readJson } from './fs-utils.js';
 import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
@@ -41,7 +42,7 @@ export const node: Toolchain = {
     defaults.path_prepend = [path.posix.join(appRoot, 'node_modules', '.bin')];
     const main = pkg.main ?? (await firstExisting(config.dir, ['server.js', 'index.js', 'app.js']));
     // The start script runs directly, not through `npm start`: the runtime needs no npm.
-    const start = pkg.scripts?.start ?? (main ? `node ${main}` : undefined);
+    const start = pkg.scripts?.start ?? (main ? `node ${shellQuote(main)}` : undefined);
     if (start) defaults.workers.web = start;
     return defaults;
   },

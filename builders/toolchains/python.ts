@@ -1,6 +1,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
+import { shellQuote } from '../../src/process/shell-quote.js';
 import { runTool } from '../run-tool.js';
 import { firstExisting } from './fs-utils.js';
 import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
@@ -37,7 +38,7 @@ export const python: Toolchain = {
 
   adaptWorker(name, command, { appRoot }) {
     if (name !== 'wsgi' || !WSGI_TARGET.test(command)) return undefined;
-    return `python ${path.posix.join(appRoot, WSGI_SERVER_IN_APP)} ${command}`;
+    return `python ${shellQuote(path.posix.join(appRoot, WSGI_SERVER_IN_APP))} ${command}`;
   },
 
   async installLocal(ctx: LocalInstallContext) {

@@ -2,6 +2,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { packageRoot } from '../../src/package-root.js';
+import { shellQuote } from '../../src/process/shell-quote.js';
 import { exists } from './fs-utils.js';
 import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
 import { generic } from './generic.js';
@@ -72,8 +73,8 @@ export const staticSite: Toolchain = {
     const defaults = emptyDefaults();
     const mounts = Object.entries((await staticPlan(config)).mounts).map(([prefix, dir]) => [prefix, path.posix.resolve(appRoot, dir)] as const);
     defaults.static_paths = Object.fromEntries(mounts);
-    const args = mounts.map(([prefix, dir]) => `${prefix}=${dir}`).join(' ');
-    defaults.workers.web = `node ${path.posix.join(appRoot, STATIC_SERVER_IN_APP)} ${args}`;
+    const args = mounts.map(([prefix, dir]) => shellQuote(`${prefix}=${dir}`)).join(' ');
+    defaults.workers.web = `node ${shellQuote(path.posix.join(appRoot, STATIC_SERVER_IN_APP))} ${args}`;
     defaults.healthcheck_path = '/';
     return defaults;
   },

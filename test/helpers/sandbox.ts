@@ -17,9 +17,10 @@ export class Sandbox implements AsyncDisposable {
     readonly home: string,
   ) {}
 
-  static async create(): Promise<Sandbox> {
+  /** `home` names HOP3_HOME inside the sandbox (e.g. one with a space in it). */
+  static async create(options: { home?: string } = {}): Promise<Sandbox> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hop3-test-'));
-    return new Sandbox(dir, path.join(dir, 'home'));
+    return new Sandbox(dir, path.join(dir, options.home ?? 'home'));
   }
 
   get env(): NodeJS.ProcessEnv {
