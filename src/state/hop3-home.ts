@@ -68,6 +68,7 @@ export function appNameFromDir(dir: string): string {
       .basename(path.resolve(dir))
       .toLowerCase()
       .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/\.{2,}/g, '.') // ".." is refused in names: a directory "a..b" is app "a.b"
       .replace(/^[^a-z0-9]+/, '')
       .slice(0, 63) || 'app',
   );
