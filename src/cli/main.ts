@@ -4,7 +4,7 @@ import { parseSecretOption } from '../../builders/secrets/secret-option.js';
 import type { SecretRequest } from '../../builders/secrets/build-secrets.js';
 import { TARGET_NAMES } from '../deployers/registry.js';
 import { Hop3Error } from '../errors.js';
-import { formatError, parseCount, parsePort } from './output.js';
+import { formatError, parseCount, parsePort, printable } from './output.js';
 
 /** Each command's code loads only when it runs, so `hop3 --help` stays fast. */
 type Loader = () => Promise<{ run: (...args: never[]) => Promise<number> }>;
@@ -14,6 +14,8 @@ function program(setExit: (code: number) => void): Command {
     .description('Build an app once into an immutable artifact, then run that artifact: local, Nix or Docker builds; process or container deployers.')
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // commander quotes the arguments it refuses: escaped like hop3's own messages
+    .configureOutput({ outputError: (message, write) => write(printable(message)) })
     .exitOverride();
 
   const action =

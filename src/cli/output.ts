@@ -4,17 +4,25 @@ import { Hop3Error } from '../errors.js';
 export function formatError(error: unknown, env: NodeJS.ProcessEnv = process.env): string {
   const lines: string[] = [];
   if (error instanceof Hop3Error) {
-    lines.push(`hop3: ${error.message} [${error.code}]`);
+    lines.push(`hop3: ${printable(error.message)} [${error.code}]`);
     if (error.outputTail) lines.push('', ...error.outputTail.split('\n').map((line) => `  | ${line}`), '');
     if (error.restoredBuild) lines.push(`The previous release (build ${error.restoredBuild}) was restarted and keeps serving.`);
     if (error.keptBuild) lines.push(`The live release (build ${error.keptBuild}) was not touched and keeps serving.`);
-    if (error.hint) lines.push(`hint: ${error.hint}`);
+    if (error.hint) lines.push(`hint: ${printable(error.hint)}`);
   } else {
     lines.push(`hop3: unexpected error: ${error instanceof Error ? error.message : String(error)} [INTERNAL]`);
     lines.push('hint: this is a bug in hop3; rerun with HOP3_DEBUG=1 for the stack trace and report it.');
   }
   if (env.HOP3_DEBUG === '1' && error instanceof Error && error.stack) lines.push('', error.stack);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Messages quote files, keys and arguments: their control characters reach the terminal escaped,
+ * so a hostile file cannot move the cursor or recolour the screen. Newlines and tabs stay.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function printJson(value: unknown): void {
