@@ -264,7 +264,7 @@ export const procfileTarget: FuzzTarget<string> = {
 /** hop3.toml objects written by smol-toml (and a Procfile), read as a build reads them, merged into a runtime. */
 export const appConfigTarget: FuzzTarget<{ toml: unknown; procfile: string | undefined; inHop3Dir: boolean }> = {
   name: 'app-config',
-  sampleFactor: 0.5,
+  sampleFactor: 0.25,
   description: 'loadAppConfig + mergeManifest + parseArtifact on smol-toml stringify of hop3.toml objects',
   arbitrary: fc.record({ toml: tomlObject, procfile: fc.option(procfileText, { nil: undefined, freq: 3 }), inHop3Dir: fc.boolean() }),
   async setup() {
@@ -375,7 +375,7 @@ const runStateText = fc.oneof(
 /** Release records (releases/000001.json): junk, JSON, and real ones with a mutated artifact or fields. */
 export const runStateTarget: FuzzTarget<{ text: string; status: boolean }> = {
   name: 'release-record',
-  sampleFactor: 0.5,
+  sampleFactor: 0.25,
   description: 'listReleases (+ appStatus for process releases) on arbitrary release records',
   arbitrary: fc.record({ text: runStateText, status: fc.nat(9).map((n) => n === 0) }),
   setup: () => tempDir('state'),
