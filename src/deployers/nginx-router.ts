@@ -162,20 +162,25 @@ function readFileSafe(file: string): string {
   }
 }
 
+/** A path or prefix as one nginx string: HOP3_HOME may hold spaces, quotes or ";" (nginx would split or end the directive). */
+function quoted(value: string): string {
+  return `"${value.replace(/[\\"]/g, '\\$&')}"`;
+}
+
 function mainConfig(dir: string): string {
-  const tmp = (name: string) => `${path.join(dir, 'tmp', name)}`;
+  const tmp = (name: string) => quoted(path.join(dir, 'tmp', name));
   const mime = ['/etc/nginx/mime.types'].find((file) => existsSync(file));
   return [
     '# Written by hop3; changes are overwritten.',
     // As root, workers would otherwise drop to nobody and could not read HOP3_HOME (0700).
     ...(process.getuid?.() === 0 ? ['user root;'] : []),
     'worker_processes 1;',
-    `pid ${path.join(dir, 'nginx.pid')};`,
-    `error_log ${path.join(dir, 'error.log')} warn;`,
+    `pid ${quoted(path.join(dir, 'nginx.pid'))};`,
+    `error_log ${quoted(path.join(dir, 'error.log'))} warn;`,
     'events { worker_connections 1024; }',
     'http {',
     '  access_log off;',
-    ...(mime ? [`  include ${mime};`] : []),
+    ...(mime ? [`  include ${quoted(mime)};`] : []),
     '  default_type application/octet-stream;',
     '  sendfile on;',
     `  client_body_temp_path ${tmp('body')};`,
@@ -183,7 +188,7 @@ function mainConfig(dir: string): string {
     `  fastcgi_temp_path ${tmp('fastcgi')};`,
     `  uwsgi_temp_path ${tmp('uwsgi')};`,
     `  scgi_temp_path ${tmp('scgi')};`,
-    `  include ${path.join(dir, 'conf.d')}/*.conf;`,
+    `  include ${quoted(`${path.join(dir, 'conf.d')}/*.conf`)};`,
     '}',
     '',
   ].join('\n');
@@ -193,7 +198,7 @@ function appConfig(route: Route, staticLinks: string[]): string {
   const upstream = `hop3_${route.app.replace(/[^a-z0-9_]/g, '_')}`;
   const statics = Object.keys(route.staticPaths).map((prefix, index) => {
     const location = prefix.endsWith('/') ? prefix : `${prefix}/`;
-    return [`  location ${location} {`, `    alias ${staticLinks[index]}/;`, '    location ~ /\\. { return 404; }', '  }'].join('\n');
+    return [`  location ${quoted(location)} {`, `    alias ${quoted(`${staticLinks[index]}/`)};`, '    location ~ /\\. { return 404; }', '  }'].join('\n');
   });
   return [
     `# ${route.app}: written by hop3; changes are overwritten.`,
