@@ -141,11 +141,10 @@ describe.concurrent('waitForWorkers (every deployer\'s readiness rule)', () => {
   it('probes the health check path of the web worker with GET 2xx and returns the app URL', async (ctx) => {
     const server = await httpServer(ctx, (path) => (path === '/status/ok' ? 200 : 500));
     const steps: string[] = [];
-    for (const healthPath of ['/status/ok', 'status/ok']) {
-      expect(await waitForWorkers(artifact({ web: 'serve' }, { healthcheck_path: healthPath }), options(server.port, steps), alive)).toBe(`${server.url}/`);
-    }
-    expect(server.requests).toEqual(['/status/ok', '/status/ok']);
-    expect(steps).toEqual([`waiting up to 5 s until GET ${server.url}/status/ok answers 2xx`, `waiting up to 5 s until GET ${server.url}/status/ok answers 2xx`]);
+    // A path without "/" never reaches here: the manifest writes `status/ok` as `/status/ok`, and the artifact refuses it otherwise.
+    expect(await waitForWorkers(artifact({ web: 'serve' }, { healthcheck_path: '/status/ok' }), options(server.port, steps), alive)).toBe(`${server.url}/`);
+    expect(server.requests).toEqual(['/status/ok']);
+    expect(steps).toEqual([`waiting up to 5 s until GET ${server.url}/status/ok answers 2xx`]);
   });
 
   it('without a health check path, needs / to answer below 500 (a 404 will do)', async (ctx) => {
