@@ -12,7 +12,7 @@ import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases, listReleases, nextReleaseNumber, removeRelease, writeRelease, type Release, type WorkerRecord } from '../state/releases.js';
 import type { Deployer, DeployerContext, LogOptions, WorkerStatus } from './deployer.js';
-import { NginxRouter, SLOT_RETRY_S } from './nginx-router.js';
+import { NginxRouter } from './nginx-router.js';
 import { claimPort, freePort, portInUse } from './port.js';
 import { releasePolicy } from './release-policy.js';
 import { deployerLoader, targetFor, type DeployerLoader } from './registry.js';
@@ -100,6 +100,9 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
   });
 }
 
+/** Long enough for nginx to apply a reload and its old workers to finish what they sent to the old release. */
+const MIN_DRAIN_S = 1;
+
 interface SwapContext {
   deployer: Deployer;
   router: NginxRouter;
@@ -109,7 +112,7 @@ interface SwapContext {
   load: DeployerLoader;
 }
 
-/** Start the new release on the idle slot, route the public port to both slots, then drain and stop the old one. */
+/** Start the new release on the idle slot, route the public port to it once it is ready, then drain and stop the old one. */
 async function swapBehindRouter(release: Release, { deployer, router, active, paths, request, load }: SwapContext): Promise<Release> {
   const { log } = request;
   const publicPort = release.port;
@@ -126,12 +129,12 @@ async function swapBehindRouter(release: Release, { deployer, router, active, pa
   const started = await startRelease(routed, deployer, paths, request, async (up) => {
     // nginx serves a release's static folders from this host; `/` stays with the app (its server decides what is hidden).
     const staticPaths = locationKind(up.artifact.location) === 'image' ? {} : Object.fromEntries(Object.entries(up.artifact.runtime.static_paths).filter(([prefix]) => prefix !== '/'));
-    await router.route({ app: paths.app, publicPort, slots, staticPaths });
+    await router.route({ app: paths.app, publicPort, port: slot, staticPaths });
     return `http://127.0.0.1:${publicPort}/`;
   });
   if (live) {
-    // nginx may still hold the new slot as refusing (it was empty a moment ago): wait until it tries it again.
-    const drain = Math.max(releasePolicy(routed.artifact).drain, SLOT_RETRY_S + 0.5);
+    // The reload is graceful and asynchronous: old nginx workers may still send a request or two to the old release.
+    const drain = Math.max(releasePolicy(routed.artifact).drain, MIN_DRAIN_S);
     log.step(`routed 127.0.0.1:${publicPort} to release ${routed.release}; draining release ${live.release} for ${drain} s`);
     await sleep(drain * 1000);
     await stopRelease(live, load, request, `replaced by release ${routed.release}`);

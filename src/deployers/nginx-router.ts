@@ -6,27 +6,25 @@ import { Hop3Error, tail } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 import { hop3Home } from '../state/hop3-home.js';
 
-/** How long nginx leaves a refusing slot alone; a swap waits longer than this before it stops the old release. */
-export const SLOT_RETRY_S = 1;
-
 /** Where Debian puts nginx; PATH is searched first. */
 const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx'];
 
-/** What the router sends to an app: its public port, its two release slots, and static folders of the live release. */
+/** What the router sends to an app: its public port, the port of its live release, and that release's static folders. */
 export interface Route {
   app: string;
   publicPort: number;
-  /** Internal ports releases alternate between: a new release starts on the one the live one does not use. */
-  slots: readonly [number, number];
+  /** Where the live release listens: only a release that passed its readiness check is routed to. */
+  port: number;
   /** URL prefix -> folder of the live release, served by nginx itself. */
   staticPaths: Record<string, string>;
 }
 
 /**
  * hop3's own nginx (no system service, no root-only path): config, pid and logs under HOP3_HOME/router.
- * An app's public port proxies to both of its slots with retry on connection errors, so a swap needs
- * no reload: the new release comes up on the idle slot, the old one stops, and nginx sends every
- * request to whichever slot answers. A reload happens only when a route itself changes.
+ * An app's public port proxies to its live release only. A swap points it at the new release once that
+ * one is ready, with a graceful reload: old nginx workers finish their requests, new ones take the new
+ * route. Client connections are not kept alive, so a reload never closes a connection a client is about
+ * to reuse; that costs a TCP handshake per request on loopback, and buys swaps no client sees.
  */
 export class NginxRouter {
   readonly dir: string;
@@ -57,7 +55,7 @@ export class NginxRouter {
     return path.join(this.dir, 'conf.d', `${app}.conf`);
   }
 
-  /** Point the app's public port at its slots (and static folders); reload nginx only when this changed the config. */
+  /** Point the app's public port at its live release (and static folders); reload nginx only when this changed the config. */
   async route(route: Route): Promise<void> {
     await this.prepare();
     const links = await this.linkStatic(route);
@@ -180,6 +178,7 @@ function mainConfig(dir: string): string {
     'events { worker_connections 1024; }',
     'http {',
     '  access_log off;',
+    '  keepalive_timeout 0;',
     ...(mime ? [`  include ${quoted(mime)};`] : []),
     '  default_type application/octet-stream;',
     '  sendfile on;',
@@ -203,15 +202,14 @@ function appConfig(route: Route, staticLinks: string[]): string {
   return [
     `# ${route.app}: written by hop3; changes are overwritten.`,
     `upstream ${upstream} {`,
-    // A slot with no release refuses connections: nginx retries the other one and leaves this one alone for a second.
-    ...route.slots.map((port) => `  server 127.0.0.1:${port} max_fails=1 fail_timeout=${SLOT_RETRY_S}s;`),
+    // One server: nothing to mark failed, and nginx tries it for every request.
+    `  server 127.0.0.1:${route.port} max_fails=0;`,
     '}',
     'server {',
     `  listen 127.0.0.1:${route.publicPort};`,
     '  client_max_body_size 100m;',
     '  location / {',
     `    proxy_pass http://${upstream};`,
-    '    proxy_next_upstream error timeout http_502 http_503;',
     '    proxy_connect_timeout 2s;',
     '    proxy_set_header Host $http_host;',
     '    proxy_set_header X-Real-IP $remote_addr;',
