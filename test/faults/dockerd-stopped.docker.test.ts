@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,13 +21,15 @@ async function withDockerdStoppedAfter(delayMs: number, during: () => Promise<vo
   const stop = (async () => {
     await sleep(delayMs);
     process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 300 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')); i++) await sleep(100);
+    // Gone, not merely exited: the setup script would take an unreaped dockerd for a running one.
+    for (let i = 0; i < 300 && existsSync(`/proc/${pid}`); i++) await sleep(100);
   })();
   try {
     await during();
   } finally {
     await stop;
-    await execa('bash', [path.join(ROOT, 'scripts/setup-engines.sh')], { stdio: 'ignore' });
+    const setup = await execa('bash', [path.join(ROOT, 'scripts/setup-engines.sh')], { all: true, reject: false });
+    if (setup.exitCode !== 0) throw new Error(`could not start dockerd again:\n${setup.all}`);
   }
 }
 
