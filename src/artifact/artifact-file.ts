@@ -106,11 +106,15 @@ const MAX_DEPTH = 32;
 
 /**
  * Refuse what the schema cannot see: a `"__proto__"` key (objects drop it silently, e.g. a worker would
- * vanish) and nesting deep enough to overflow the stack. Iterative, so the check itself cannot overflow.
+ * vanish), nesting deep enough to overflow the stack, and numbers JSON cannot hold (`1e999` parses as
+ * Infinity and would be written back as null). Iterative, so the check itself cannot overflow.
  */
 function checkShape(value: unknown, source: string): void {
   const pending: { value: unknown; at: PropertyKey[] }[] = [{ value, at: [] }];
   for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value === 'number' && !Number.isFinite(next.value)) {
+      throw new Hop3Error('ARTIFACT_INVALID', `${source} is not a valid build artifact: ${formatPath(next.at)}: is not a finite number`, { file: source, hint: REBUILD_HINT });
+    }
     if (next.value === null || typeof next.value !== 'object') continue;
     const problem =
       next.at.length > MAX_DEPTH ? `nested more than ${MAX_DEPTH} levels deep` : Object.hasOwn(next.value, '__proto__') ? 'has a "__proto__" key' : undefined;
