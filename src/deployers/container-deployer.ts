@@ -20,7 +20,6 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** Runs image references: one container per worker, the web port published on 127.0.0.1. */
 export class ContainerDeployer implements Deployer {
   readonly name = 'container';
-  readonly publishes = 'host';
 
   /** The daemon client: injected, else one for DOCKER_HOST of each call's environment. */
   constructor(private readonly engines: DeployerEngines = {}) {}

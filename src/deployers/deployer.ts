@@ -57,8 +57,6 @@ export interface LogOptions extends DeployerContext {
 export interface Deployer {
   /** The target name: process, container... */
   readonly name: string;
-  /** `host`: workers listen on 127.0.0.1:<port> of this machine, so hop3 checks that port first. */
-  readonly publishes: 'host';
   /**
    * Refuse an artifact this deployer cannot start here (its directory or image is missing, the engine is
    * unreachable). Called before the running release is stopped, so a refusal leaves it serving. Reads only;

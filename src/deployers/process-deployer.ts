@@ -95,7 +95,6 @@ function trustOf(worker: WorkerRecord): Trust {
 /** Runs host paths and store paths (local and nix builds) as process groups on this host, detached, logging to the app's logs dir. */
 export class ProcessDeployer implements Deployer {
   readonly name = 'process';
-  readonly publishes = 'host';
 
   /** The build's directories must be on this host: an artifact copied from elsewhere, or a deleted build, cannot run. */
   async check(artifact: Artifact): Promise<void> {

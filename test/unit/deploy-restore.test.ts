@@ -22,7 +22,6 @@ const artifact = (buildId: string): Artifact =>
 /** A deployer that starts nothing: it records each call and fails the deploys of the builds it is told to. */
 class ScriptedDeployer implements Deployer {
   readonly name = 'process';
-  readonly publishes = 'host';
   readonly calls: string[] = [];
   readonly failing = new Set<string>();
 

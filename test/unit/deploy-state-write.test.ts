@@ -24,7 +24,6 @@ describe('a release record that cannot be written once workers run', () => {
     // A real file-system fault on demand: once the worker "runs", the releases dir becomes a file.
     const deployer: Deployer = {
       name: 'fake',
-      publishes: 'host',
       async deploy(_artifact, options) {
         const worker = { name: 'clock', id: '4242' };
         await options.record(worker);
