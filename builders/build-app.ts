@@ -7,12 +7,13 @@ import { notActedOnWarning } from '../src/config/app-settings.js';
 import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { redactor, type Redactor } from '../src/log/redactor.js';
-import { mergeManifest, type Manifest } from '../src/manifest/merge-manifest.js';
+import { mergeManifest } from '../src/manifest/merge-manifest.js';
 import { withAppLock } from '../src/state/app-lock.js';
 import { ensureAppDirs } from '../src/state/app-dirs.js';
 import { homeOf, homeWriteError, isDiskFault } from '../src/state/home-write-error.js';
 import { appNameFromDir, appPaths, validateAppName, type AppPaths } from '../src/state/hop3-home.js';
 import type { Builder } from './builder.js';
+import { buildKey, findBuild } from './build-key.js';
 import { loadBuilder } from './registry.js';
 import { resolveBuildSecrets, secretRequests, type SecretRequest } from './secrets/build-secrets.js';
 import { digestSourceTree, listSourceTree } from './source-tree.js';
@@ -29,6 +30,8 @@ export interface BuildRequest {
   baseImage?: string;
   /** `--secret`; added to `[build] secrets`, and wins for the same id. */
   secrets?: readonly SecretRequest[];
+  /** Build even when a finished build of the same inputs exists (`--force`). */
+  force?: boolean;
   env: NodeJS.ProcessEnv;
   log: Logger;
   now?: () => Date;
@@ -39,10 +42,11 @@ export interface BuildResult {
   artifact: Artifact;
   /** The artifact inside the build's state dir. */
   artifactFile: string;
-  manifest: Manifest;
   detection: Detection;
   /** Masks the build's secrets, for what the caller prints next (a deploy's output and errors). */
   redact: Redactor;
+  /** The build already existed (same key): nothing was copied, installed or written. */
+  reused: boolean;
 }
 
 /** The build half of the pipeline: config -> toolchain -> builder -> manifest merge -> frozen, saved artifact. */
@@ -72,9 +76,26 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
     const choice = await detection.toolchain.describe?.(config);
     if (choice) log.info(choice);
     const now = (request.now ?? (() => new Date()))();
+    const key = await buildKey({
+      appName,
+      builder: builderName,
+      toolchain: detection.toolchain.name,
+      sourceDigest,
+      ...(request.baseImage ? { baseImage: request.baseImage } : {}),
+      secretIds: requests.map((r) => r.id),
+      ...(request.env.HOP3_PYTHON ? { python: request.env.HOP3_PYTHON } : {}),
+    });
 
     return await withAppLock(paths, async () => {
       await removeAbandonedBuilds(paths, log);
+      const existing = request.force ? undefined : await findBuild(paths, key, builder);
+      if (existing) {
+        const { artifact, artifactFile } = existing;
+        log.step(`unchanged: ${appName} build ${artifact.build_id} has the same inputs (${key.slice(0, 19)}); nothing to build (--force rebuilds)`);
+        await saveArtifact(paths.latestArtifact, artifact);
+        if (outputFile) await saveArtifact(outputFile, artifact);
+        return { artifact, artifactFile, detection, redact, reused: true };
+      }
       const build = builder.build({
         appName,
         sourceDir,
@@ -114,6 +135,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
           build_id: output.buildId,
           metadata: {
             ...output.metadata,
+            build_key: key,
             source_dir: sourceDir,
             source_digest: `sha256:${sourceDigest}`,
             toolchain_reason: detection.reason,
@@ -133,7 +155,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
       await saveArtifact(paths.latestArtifact, artifact);
       if (outputFile) await saveArtifact(outputFile, artifact);
       log.step(`built ${appName} ${output.buildId} -> ${outputFile ?? artifactFile}`);
-      return { artifact, artifactFile, manifest, detection, redact };
+      return { artifact, artifactFile, detection, redact, reused: false };
     });
   } catch (error) {
     throw redact.error(error);

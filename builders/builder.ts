@@ -1,3 +1,4 @@
+import type { Artifact } from '../src/artifact/artifact-file.js';
 import type { DockerClient } from '../src/engines/docker-client.js';
 import type { Hop3Error } from '../src/errors.js';
 import type { AppConfig } from '../src/config/app-config.js';
@@ -66,4 +67,9 @@ export interface Builder {
    */
   refuseSecrets?(ids: readonly string[]): Hop3Error | undefined;
   build(ctx: BuildContext): Promise<BuildOutput>;
+  /**
+   * Whether an earlier build's image is still there and still what this build would make from the same
+   * source (e.g. its base images unchanged), so that it can be reused. Builders of images only.
+   */
+  isCurrent?(artifact: Artifact): Promise<boolean>;
 }

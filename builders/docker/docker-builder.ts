@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import type { Artifact } from '../../src/artifact/artifact-file.js';
 import type { ContainerResources } from '../../src/artifact/container-resources.js';
 import { Hop3Error } from '../../src/errors.js';
 import { runCommand } from '../../src/process/run-command.js';
@@ -49,6 +50,18 @@ export class DockerBuilder implements Builder {
     return new Hop3Error('BUILD_DOCKER_SECRETS_UNSUPPORTED', `The docker builder cannot use build secrets (${ids.join(', ')}): the Engine API gives secret mounts only to a BuildKit session, which hop3 does not open, and build args would stay in the image's history. Nothing was built.`, {
       hint: 'Build with --builder local, or fetch what needs the secret before the build (e.g. vendor private packages into the app) and build without --secret / [build] secrets.',
     });
+  }
+
+  async isCurrent(artifact: Artifact): Promise<boolean> {
+    const docker = this.engines.docker ?? createDockerClient(this.engines.env);
+    const bases = (artifact.metadata.base_images ?? {}) as Record<string, string>;
+    try {
+      await docker.getImage(artifact.location).inspect();
+      const now = await inspectBaseImages(docker, Object.keys(bases));
+      return Object.entries(bases).every(([ref, id]) => now[ref] === id);
+    } catch {
+      return false; // gone, or the engine is down: building again says which
+    }
   }
 
   async build(ctx: BuildContext): Promise<BuildOutput> {

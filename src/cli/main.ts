@@ -37,6 +37,7 @@ function program(setExit: (code: number) => void): Command {
         (spec: string, previous: SecretRequest[]) => [...previous, parseSecretOption(spec)],
         [] as SecretRequest[],
       )
+      .option('--force', 'build again even when a finished build of the same inputs exists')
       .option('--quiet', 'hide tool output (pip, npm, docker, nix); keep step lines');
   const runOptions = (cmd: Command) =>
     cmd

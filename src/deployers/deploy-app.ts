@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import writeFileAtomic from 'write-file-atomic';
 import { locationKind } from '../artifact/location.js';
-import type { Artifact } from '../artifact/artifact-file.js';
+import { serializeArtifact, type Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, isHop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { withAppLock } from '../state/app-lock.js';
@@ -53,11 +53,16 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
       });
     }
     const deployer = await load(targetFor(request.artifact, request.target));
-    await deployer.check?.(request.artifact, request); // a release that cannot start here never stops (or claims the port of) the one that runs
     const active = await activeReleases(paths);
+    const router = await NginxRouter.find(request.env);
+    const unchanged = await alreadyLive(active, deployer, router, request);
+    if (unchanged) {
+      log.step(`unchanged: release ${unchanged.release} already runs build ${unchanged.artifact.build_id} and is healthy; nothing restarted`);
+      return unchanged;
+    }
+    await deployer.check?.(request.artifact, request); // a release that cannot start here never stops (or claims the port of) the one that runs
     const held = active.flatMap((r) => (r.public_port === undefined ? [r.port] : [r.port, r.public_port]));
     const claim = await claimPort(paths, request.env, { ...(request.port ? { requested: request.port } : {}), heldByApp: held });
-    const router = await NginxRouter.find(request.env);
     const now = new Date().toISOString();
     const release: Release = {
       app: paths.app,
@@ -98,6 +103,21 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
       throw previous ? await restore(previous, paths, request, load, error) : error;
     }
   });
+}
+
+/**
+ * The live release when deploying this artifact again would change nothing: the same artifact, target,
+ * port and routing, and every worker up. A redeploy of unchanged source then restarts nothing.
+ */
+async function alreadyLive(active: readonly Release[], deployer: Deployer, router: NginxRouter | undefined, request: RunRequest): Promise<Release | undefined> {
+  const [live, ...others] = active;
+  if (!live || others.length > 0 || live.status !== 'live' || request.rollbackOf !== undefined) return undefined;
+  if (live.deployer !== deployer.name || serializeArtifact(live.artifact) !== serializeArtifact(request.artifact)) return undefined;
+  if (request.port !== undefined && request.port !== (live.public_port ?? live.port)) return undefined;
+  const routed = router !== undefined && router.masterPid() !== undefined;
+  if (routed !== (live.public_port !== undefined)) return undefined;
+  const workers = await deployer.status(live, request);
+  return workers.length > 0 && workers.every((w) => w.running || w.state === 'finished') ? live : undefined;
 }
 
 /** Long enough for nginx to apply a reload and its old workers to finish what they sent to the old release. */

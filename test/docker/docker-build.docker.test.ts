@@ -66,8 +66,12 @@ describeDocker('docker builder (real daemon)', () => {
     const dir = await sandbox.fixture('static-site', 'dkb-repro');
     const first = await buildDocker(sandbox, dir);
     expect(first.result.exitCode, first.result.all).toBe(0);
-    const again = await buildDocker(sandbox, dir);
+    const reused = await buildDocker(sandbox, dir);
+    expect(reused.result.stderr).toContain('nothing to build');
+    expect(reused.artifact).toEqual(first.artifact);
+    const again = await buildDocker(sandbox, dir, ['--force']); // the engine builds it again: same inputs, same tag and image
     expect(again.result.exitCode, again.result.all).toBe(0);
+    expect(again.result.stderr).not.toContain('nothing to build');
     expect(again.artifact.build_id).toBe(first.artifact.build_id);
     expect(again.artifact.location).toBe(first.artifact.location);
     expect(again.artifact.metadata.image_id).toBe(first.artifact.metadata.image_id);

@@ -9,6 +9,7 @@ export interface BuildFlags {
   output?: string;
   baseImage?: string;
   secret?: SecretRequest[];
+  force?: boolean;
   quiet?: boolean;
   json?: boolean;
 }
@@ -22,6 +23,7 @@ export function buildRequest(dir: string, flags: BuildFlags, ctx: CliContext): B
     ...(flags.output ? { output: flags.output } : {}),
     ...(flags.baseImage ? { baseImage: flags.baseImage } : {}),
     ...(flags.secret?.length ? { secrets: flags.secret } : {}),
+    ...(flags.force ? { force: true } : {}),
     env: ctx.env,
     log: ctx.log,
     signal: ctx.signal,
