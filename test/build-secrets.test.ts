@@ -70,7 +70,7 @@ describe('build secrets: build steps get them, nothing hop3 keeps or prints hold
     expect(await readdir(env.TMPDIR!)).toEqual([]); // removed after the build
 
     const port = await freePort();
-    const deploy = await sandbox.hop3(['deploy', app, '--port', String(port), ...secretArgs], { env });
+    const deploy = await sandbox.hop3(['deploy', app, '--port', String(port), '--force', ...secretArgs], { env }); // built again: the deploy's own build output is masked too
     expect(deploy.exitCode, deploy.all).toBe(0);
     expect(deploy.stderr).toContain('    token is ***\n');
     const logs = await sandbox.hop3(['logs', 'secret-app']);
