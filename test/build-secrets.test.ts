@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { access, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, Sandbox } from './helpers/sandbox.js';
+import { freePort, logLines, Sandbox } from './helpers/sandbox.js';
 
 const MY_TOKEN = 's3cr3t-env-5b1e';
 const FILE_TOKEN = 'f1l3-s3cr3t-90ad\n';
@@ -63,7 +63,7 @@ describe('build secrets: build steps get them, nothing hop3 keeps or prints hold
     expect(build.stderr).toContain('    token is ***\n');
     expect(build.stderr).toContain('    file token is ***, file holds ***\n');
     expect(build.stderr).toContain('    other is ***\n');
-    const secretsDir = /^ {4}secrets dir (\S+)$/m.exec(build.stderr)![1]!;
+    const secretsDir = /^ {4}secrets dir (\S+)$/m.exec(logLines(build.stderr).join('\n'))![1]!;
     expect(path.dirname(secretsDir)).toBe(env.TMPDIR);
     expect(build.stderr).toContain(`mode 700 ${secretsDir}\n`);
     for (const id of ['FILE_TOKEN', 'MY_TOKEN', 'OTHER']) expect(build.stderr).toContain(`mode 600 ${secretsDir}/${id}\n`);
@@ -95,7 +95,7 @@ describe('build secrets: build steps get them, nothing hop3 keeps or prints hold
       expect(build.exitCode, build.all).toBe(1);
       expect(build.stderr).toContain('[BUILD_HOOK_FAILED]');
       expect(build.stderr).toContain('  | leak: ***\n  | ***\n  | key var: ***\n'); // the whole key at once in the tail
-      expect(build.stderr).toContain('    leak: ***\n    ***\n    ***\n    ***\n    ***\n    key var: ***\n'); // line by line as it ran
+      expect(logLines(build.stderr).join('\n')).toContain('    leak: ***\n    ***\n    ***\n    ***\n    ***\n    key var: ***\n'); // line by line as it ran
       if (debug === '1') expect(build.stderr).toMatch(/^\s+at /m); // the stack is there, masked
       for (const needle of NEEDLES) expect(build.all).not.toContain(needle);
     }

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { checkProbes, freePort, ROOT, Sandbox } from './helpers/sandbox.js';
+import { checkProbes, freePort, logLines, ROOT, Sandbox } from './helpers/sandbox.js';
 
 /** The spine end to end through the real `hop3` bin: local builder, process deployer, real HTTP. */
 describe('hop3 CLI with the local builder and the process deployer', () => {
@@ -125,7 +125,7 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     const app = await sandbox.fixture('hop3-full-toml');
     const build = await sandbox.hop3(['build', app, '--builder', 'local']);
     expect(build.exitCode, build.all).toBe(0);
-    const warnings = build.stderr.split('\n').filter((line) => line.startsWith('warning:'));
+    const warnings = logLines(build.stderr).filter((line) => line.startsWith('warning:'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^warning: hop3\.toml: declared, not acted on by hop3: \[app\] name, /);
     for (const key of ['[docker] runtime', '[run] start-timeout', '[[addons]] postgres', '[[provider]] redis', '[backup]', '[env] _policy', '[env] SECRET_KEY = { generate }']) {

@@ -3,6 +3,7 @@ import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { TIME_OF_DAY_PREFIX } from '../../src/log/logger.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'hop3.js');
@@ -91,6 +92,11 @@ export async function checkProbes(baseUrl: string, fixture: string): Promise<voi
       throw new Error(`${fixture} ${probe.path}: expected ${probe.status}${probe.contains ? ` containing ${JSON.stringify(probe.contains)}` : ''}, got ${response.status}: ${body.slice(0, 200)}`);
     }
   }
+}
+
+/** The lines of a command's stderr without the time of day that starts each log line when stderr is not a terminal. */
+export function logLines(stderr: string): string[] {
+  return stderr.split('\n').map((line) => line.replace(TIME_OF_DAY_PREFIX, ''));
 }
 
 /** A free TCP port on 127.0.0.1. */

@@ -14,15 +14,23 @@ export interface RunFlags {
 
 export async function run(target: string, flags: RunFlags): Promise<number> {
   const ctx = cliContext();
-  const { app, artifact } = await resolveArtifact({
-    target,
-    ...(flags.artifact ? { artifactFile: flags.artifact } : {}),
-    ...(flags.name !== undefined ? { name: flags.name } : {}),
-    env: ctx.env,
-    log: ctx.log,
-    signal: ctx.signal,
-  });
-  const state = await runArtifact({ artifact, app, ...(flags.port ? { port: flags.port } : {}), ...(flags.target ? { target: flags.target } : {}), env: ctx.env, log: ctx.log, signal: ctx.signal });
+  // Live progress covers the build (when there is one) and the start; it is gone before the URL prints.
+  const progress = await ctx.liveProgress();
+  const log = progress?.task() ?? ctx.log;
+  let state: Release;
+  try {
+    const { app, artifact } = await resolveArtifact({
+      target,
+      ...(flags.artifact ? { artifactFile: flags.artifact } : {}),
+      ...(flags.name !== undefined ? { name: flags.name } : {}),
+      env: ctx.env,
+      log,
+      signal: ctx.signal,
+    });
+    state = await runArtifact({ artifact, app, ...(flags.port ? { port: flags.port } : {}), ...(flags.target ? { target: flags.target } : {}), env: ctx.env, log, signal: ctx.signal });
+  } finally {
+    progress?.close();
+  }
   return started(state, flags, ctx);
 }
 
