@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { BUILDER_NAMES } from '../../builders/registry.js';
 import { parseSecretOption } from '../../builders/secrets/secret-option.js';
@@ -45,8 +46,14 @@ function program(setExit: (code: number) => void): Command {
       .option('--foreground', 'stay attached: stream logs, stop the workers on Ctrl-C')
       .addOption(new Option('--target <target>', 'where to run it (default: [deploy] target, else what the artifact\'s location needs)').choices(TARGET_NAMES));
 
-  buildOptions(cli.command('build').argument('<dir>', 'app source directory').description('build an app into a BUILD_ARTIFACT.json'))
-    .option('--json', 'print the artifact as JSON on stdout')
+  buildOptions(
+    cli
+      .command('build')
+      .argument('<dir...>', 'app source directory; several, or a directory of apps, build in parallel')
+      .description('build an app (or several) into a BUILD_ARTIFACT.json'),
+  )
+    .option('--jobs <n>', 'how many apps build at once (default: one per CPU, here ' + String(availableParallelism()) + ')', parseCount('--jobs', { min: 1, example: 4 }))
+    .option('--json', 'print the artifact as JSON on stdout (several apps: an array of results)')
     .action(action(() => import('./commands/build.js')));
 
   runOptions(

@@ -40,11 +40,12 @@ export function parsePort(value: string): number {
   return Number(value);
 }
 
-/** A count such as `--lines`: plain decimal digits (0, 50; not 5e1, 0x32, -1 or 050). */
-export function parseCount(option: string) {
+/** A count such as `--lines`: plain decimal digits (0, 50; not 5e1, 0x32, -1 or 050), at least `min`. */
+export function parseCount(option: string, { min = 0, example = 50 } = {}) {
   return (value: string): number => {
-    if (!/^(?:0|[1-9][0-9]{0,14})$/.test(value)) {
-      throw new Hop3Error('CLI_INVALID_OPTION', `${option} must be a whole number of at most 15 digits, in plain digits (got ${JSON.stringify(value)}).`, { usage: true, hint: `Example: ${option} 50` });
+    if (!/^(?:0|[1-9][0-9]{0,14})$/.test(value) || Number(value) < min) {
+      const least = min > 0 ? `, at least ${min},` : '';
+      throw new Hop3Error('CLI_INVALID_OPTION', `${option} must be a whole number${least} of at most 15 digits, in plain digits (got ${JSON.stringify(value)}).`, { usage: true, hint: `Example: ${option} ${example}` });
     }
     return Number(value);
   };

@@ -38,6 +38,11 @@ describe('numeric options', () => {
     expect(refused(parseCount('--lines'), value)).toContain(`--lines must be a whole number`);
   });
 
+  it('--jobs takes 1 and up, and says so', () => {
+    expect(['1', '8'].map(parseCount('--jobs', { min: 1 }))).toEqual([1, 8]);
+    expect(refused(parseCount('--jobs', { min: 1, example: 4 }), '0')).toContain('--jobs must be a whole number, at least 1, of at most 15 digits, in plain digits (got "0")');
+  });
+
   describe('through the real CLI', () => {
     let home: string;
     beforeAll(async () => {
