@@ -5,7 +5,7 @@ import { logLines, Sandbox } from './helpers/sandbox.js';
 
 interface Outcome {
   app: string;
-  result: 'built' | 'failed';
+  result: 'built' | 'reused' | 'failed';
   builder: string;
   started_at: string;
   duration_ms: number;
@@ -79,6 +79,9 @@ describe('hop3 build of several apps', () => {
     for (const app of ['procfile-app', 'static-site']) {
       expect((await stat(path.join(sandbox.home, 'apps', app, 'BUILD_ARTIFACT.json'))).isFile()).toBe(true);
     }
+    const again = await sandbox.hop3(['build', apps]);
+    expect(again.exitCode, again.all).toBe(0);
+    expect(again.stderr.split('\n').at(-1)).toBe('2 reused'); // unchanged sources: nothing built again
   });
 
   it('refuses up front what cannot apply to several apps: --output, --name, one app name twice, --jobs 0', async () => {

@@ -15,6 +15,12 @@ export function failureOf(error: unknown): { code: string; message: string; hint
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
+/** `reused`: an unchanged build of the same inputs was found, nothing was built. */
+function resultOf(outcome: AppBuildOutcome): 'built' | 'reused' | 'failed' {
+  if (!outcome.ok) return 'failed';
+  return outcome.result.reused ? 'reused' : 'built';
+}
+
 /** The builder an outcome used: the artifact's, else --builder or the app's hop3.toml, else the default. */
 function builderOf(outcome: AppBuildOutcome, requested: string | undefined): string {
   return outcome.ok ? outcome.result.artifact.builder : (requested ?? outcome.source.builder ?? 'local');
@@ -23,15 +29,16 @@ function builderOf(outcome: AppBuildOutcome, requested: string | undefined): str
 /**
  * The table printed after several builds, then one line of totals:
  *
- *     app          builder  result  build id / error          time
- *     node-web     local    built   20250101-120000-1a2b3c    3.2 s
- *     static-site  local    failed  CONFIG_PROCFILE_INVALID   0.0 s
+ *     app          builder  result  build id / error                  time
+ *     node-web     local    built   20250101T120000Z-1a2b3c4d        3.2 s
+ *     api          local    reused  20250101T110000Z-5e6f7a8b        0.1 s
+ *     static-site  local    failed  CONFIG_PROCFILE_INVALID           0.0 s
  */
 export function buildSummary(outcomes: readonly AppBuildOutcome[], requestedBuilder?: string): string {
   const rows = outcomes.map((outcome) => [
     outcome.source.app,
     builderOf(outcome, requestedBuilder),
-    outcome.ok ? 'built' : 'failed',
+    resultOf(outcome),
     outcome.ok ? outcome.result.artifact.build_id : failureOf(outcome.error).code,
     `${(outcome.durationMs / 1000).toFixed(1)} s`,
   ]);
@@ -43,8 +50,10 @@ export function buildSummary(outcomes: readonly AppBuildOutcome[], requestedBuil
       .join('  '),
   );
   const failed = outcomes.filter((outcome) => !outcome.ok).map((outcome) => outcome.source.app);
-  const built = outcomes.length - failed.length;
-  lines.push(failed.length === 0 ? `${built} built` : `${built} built, ${failed.length} failed: ${failed.join(', ')}`);
+  const reused = outcomes.filter((outcome) => resultOf(outcome) === 'reused').length;
+  const built = outcomes.length - failed.length - reused;
+  const totals = [...(built > 0 ? [`${built} built`] : []), ...(reused > 0 ? [`${reused} reused`] : []), ...(failed.length > 0 ? [`${failed.length} failed: ${failed.join(', ')}`] : [])];
+  lines.push(totals.join(', '));
   return `${lines.map(printable).join('\n')}\n`;
 }
 
@@ -58,6 +67,6 @@ export function outcomeJson(outcome: AppBuildOutcome, requestedBuilder?: string)
     duration_ms: outcome.durationMs,
   };
   return outcome.ok
-    ? { ...common, result: 'built', build_id: outcome.result.artifact.build_id, artifact_file: outcome.result.artifactFile, artifact: outcome.result.artifact }
+    ? { ...common, result: resultOf(outcome), build_id: outcome.result.artifact.build_id, artifact_file: outcome.result.artifactFile, artifact: outcome.result.artifact }
     : { ...common, result: 'failed', error: failureOf(outcome.error) };
 }

@@ -113,25 +113,28 @@ describe('summary of several builds', () => {
   const source = (app: string) => ({ app, dir: `/src/${app}` });
   const startedAt = new Date('2025-01-01T00:00:00Z');
   const outcomes: AppBuildOutcome[] = [
-    { source: source('node-web'), startedAt, durationMs: 3210, ok: true, result: { artifact: { builder: 'docker', build_id: 'b-1' }, artifactFile: '/h/b-1.json' } as never },
+    { source: source('node-web'), startedAt, durationMs: 3210, ok: true, result: { artifact: { builder: 'docker', build_id: 'b-1' }, artifactFile: '/h/b-1.json', reused: false } as never },
+    { source: source('api'), startedAt, durationMs: 90, ok: true, result: { artifact: { builder: 'local', build_id: 'b-0' }, artifactFile: '/h/b-0.json', reused: true } as never },
     { source: { ...source('site'), builder: 'nix' }, startedAt, durationMs: 40, ok: false, error: new Hop3Error('CONFIG_PROCFILE_INVALID', 'Procfile:1: bad', { hint: 'fix it' }) },
     { source: source('bug'), startedAt, durationMs: 5, ok: false, error: new TypeError('oops') },
   ];
 
-  it('is a table with the builder, the result, the build id or the error code, and the time; then the totals', () => {
+  it('is a table with the builder, the result (built, reused or failed), the build id or the error code, and the time; then the totals', () => {
     expect(buildSummary(outcomes).split('\n')).toEqual([
       'app       builder  result  build id / error          time',
       'node-web  docker   built   b-1                      3.2 s',
+      'api       local    reused  b-0                      0.1 s',
       'site      nix      failed  CONFIG_PROCFILE_INVALID  0.0 s',
       'bug       local    failed  INTERNAL                 0.0 s',
-      '1 built, 2 failed: site, bug',
+      '1 built, 1 reused, 2 failed: site, bug',
       '',
     ]);
   });
 
   it('is, in JSON, the artifact or the error of each app', () => {
     expect(outcomeJson(outcomes[0]!)).toMatchObject({ app: 'node-web', result: 'built', builder: 'docker', build_id: 'b-1', artifact_file: '/h/b-1.json', started_at: '2025-01-01T00:00:00.000Z', duration_ms: 3210 });
-    expect(outcomeJson(outcomes[1]!)).toMatchObject({ app: 'site', result: 'failed', builder: 'nix', error: { code: 'CONFIG_PROCFILE_INVALID', message: 'Procfile:1: bad', hint: 'fix it' } });
-    expect(outcomeJson(outcomes[2]!, 'local')).toMatchObject({ result: 'failed', error: { code: 'INTERNAL', message: 'oops' } });
+    expect(outcomeJson(outcomes[1]!)).toMatchObject({ app: 'api', result: 'reused', build_id: 'b-0' });
+    expect(outcomeJson(outcomes[2]!)).toMatchObject({ app: 'site', result: 'failed', builder: 'nix', error: { code: 'CONFIG_PROCFILE_INVALID', message: 'Procfile:1: bad', hint: 'fix it' } });
+    expect(outcomeJson(outcomes[3]!, 'local')).toMatchObject({ result: 'failed', error: { code: 'INTERNAL', message: 'oops' } });
   });
 });
