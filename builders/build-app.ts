@@ -2,7 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkArtifactTarget, parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
 import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
-import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
+import { loadAppConfig } from '../src/config/app-config.js';
 import { notActedOnWarning } from '../src/config/app-settings.js';
 import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
@@ -14,10 +14,10 @@ import { homeOf, homeWriteError, isDiskFault } from '../src/state/home-write-err
 import { appNameFromDir, appPaths, validateAppName, type AppPaths } from '../src/state/hop3-home.js';
 import type { Builder } from './builder.js';
 import { buildKey, findBuild } from './build-key.js';
-import { loadBuilder } from './registry.js';
+import { planBuild, plannedSummary } from './plan-build.js';
 import { resolveBuildSecrets, secretRequests, type SecretRequest } from './secrets/build-secrets.js';
 import { digestSourceTree, listSourceTree } from './source-tree.js';
-import { detectToolchain, type Detection } from './toolchains/registry.js';
+import type { Detection } from './toolchains/registry.js';
 
 export interface BuildRequest {
   sourceDir: string;
@@ -55,16 +55,25 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const outputFile = request.output === undefined ? undefined : await checkArtifactTarget(request.output);
   const config = await loadAppConfig(sourceDir);
   const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(sourceDir);
-  const { name: builderName, where } = chosenBuilder(request, config);
   const paths = appPaths(appName, request.env);
   const unacted = notActedOnWarning(config.settings);
   if (unacted) request.log.warn(unacted);
-  // Independent reads of the source and of hop3 itself: done together, they cost the longest one.
-  const [builder, detection, { sourceEntries, sourceDigest }] = await Promise.all([
-    loadBuilder(builderName, { env: request.env }, where),
-    detectToolchain(config),
-    listSourceTree(sourceDir, config.settings.build.ignore).then(async (entries) => ({ sourceEntries: entries, sourceDigest: await digestSourceTree(sourceDir, entries) })),
-  ]);
+  // The source is digested while the plan loads the builder and detects the toolchain: together, they cost the longest one.
+  const listing = listSourceTree(sourceDir, config.settings.build.ignore);
+  const digest = listing.then((entries) => digestSourceTree(sourceDir, entries));
+  digest.catch(() => undefined); // awaited below; a plan that fails first must not leave it unhandled
+  const planned = await planBuild({
+    sourceDir,
+    config,
+    appName,
+    ...(request.builder !== undefined ? { builder: request.builder } : {}),
+    ...(request.baseImage ? { baseImage: request.baseImage } : {}),
+    env: request.env,
+    sourceEntries: listing,
+  });
+  const sourceDigest = await digest;
+  const { builder, detection, sourceEntries } = planned;
+  const builderName = planned.choice.name;
   const requests = secretRequests(request.secrets ?? [], config);
   if (requests.length > 0) refuseSecrets(builder, requests);
   const secrets = await resolveBuildSecrets(requests, request.env);
@@ -72,7 +81,9 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const redact = redactor(secrets.map((secret) => secret.value));
   const log = redact.logger(request.log);
   try {
-    log.step(`building ${appName} from ${sourceDir} (${builderName} builder, ${detection.toolchain.name} toolchain: ${detection.reason})`);
+    log.step(`building ${appName} from ${sourceDir}`);
+    for (const line of plannedSummary(planned)) log.info(`  ${line}`);
+    for (const warning of planned.plan.warnings) log.warn(warning);
     const choice = await detection.toolchain.describe?.(config);
     if (choice) log.info(choice);
     const now = (request.now ?? (() => new Date()))();
@@ -173,14 +184,6 @@ function refuseSecrets(builder: Builder, requests: readonly SecretRequest[]): vo
   if (refusal) throw refusal;
 }
 
-/** --builder, else `[build] builder` or `[app] builder` (auto = local), else local; `where` names the source for errors. */
-function chosenBuilder(request: BuildRequest, config: AppConfig): { name: string; where: string } {
-  if (request.builder !== undefined) return { name: request.builder, where: '--builder' };
-  const configured = config.settings.build.builder;
-  if (configured === undefined) return { name: 'local', where: 'default builder' };
-  return { name: configured.name, where: `${config.settings.file}: ${configured.key}` };
-}
-
 /**
  * A build dir without its artifact was left by a build that never finished (hop3 killed mid-build).
  * Under the app lock no other build is running, so it can go.
@@ -197,7 +200,8 @@ async function removeAbandonedBuilds(paths: AppPaths, log: Logger): Promise<void
   );
 }
 
-async function resolveSourceDir(dir: string): Promise<string> {
+/** The app's source dir, absolute; not a directory is BUILD_SOURCE_NOT_FOUND. */
+export async function resolveSourceDir(dir: string): Promise<string> {
   const resolved = path.resolve(dir);
   const info = await stat(resolved).catch(() => undefined);
   if (!info?.isDirectory()) {

@@ -7,7 +7,7 @@ import type { AppPaths } from '../src/state/hop3-home.js';
 import type { BuildSecret } from './secrets/build-secrets.js';
 import type { SourceEntry } from './source-tree.js';
 import type { RuntimeDefaults } from '../src/manifest/runtime-defaults.js';
-import type { Toolchain } from './toolchains/toolchain.js';
+import type { PlanStep, Toolchain } from './toolchains/toolchain.js';
 
 /** What the registry hands to the builder it constructs: the environment, and engine clients a test may replace. */
 export interface BuilderEngines {
@@ -46,6 +46,20 @@ export interface BuildContext {
   signal?: AbortSignal;
 }
 
+/** What a builder needs to say what it would do, without doing it: `hop3 plan`, and the summary a build opens with. */
+export type PlanContext = Pick<BuildContext, 'appName' | 'sourceDir' | 'config' | 'toolchain' | 'paths' | 'sourceEntries' | 'baseImage' | 'env'>;
+
+/** What a builder would do for an app, described before anything runs. */
+export interface BuilderPlan {
+  steps: PlanStep[];
+  /** The app's root as seen where it runs (a build dir with `<build_id>` in it, `/app` in an image, a store path): the planned manifest's paths. */
+  appRoot: string;
+  /** What the app declares that this builder will not do (e.g. build hooks only the local builder runs). */
+  warnings: string[];
+  /** What the build's output adds to the runtime defaults, which no plan can know (an own Dockerfile's CMD, a Nix build's runtime.json). */
+  runtimeFromBuild?: string;
+}
+
 /** What a builder produced; the pipeline merges the manifest and writes the artifact. */
 export interface BuildOutput {
   buildId: string;
@@ -67,6 +81,8 @@ export interface Builder {
    */
   refuseSecrets?(ids: readonly string[]): Hop3Error | undefined;
   build(ctx: BuildContext): Promise<BuildOutput>;
+  /** What `build` would do, reading the source only (no build dir, engine call or network); without it, plans say the builder does not describe its steps. */
+  plan?(ctx: PlanContext): Promise<BuilderPlan>;
   /**
    * Whether an earlier build's image is still there and still what this build would make from the same
    * source (e.g. its base images unchanged), so that it can be reused. Builders of images only.

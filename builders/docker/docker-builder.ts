@@ -6,7 +6,8 @@ import type { ContainerResources } from '../../src/artifact/container-resources.
 import { Hop3Error } from '../../src/errors.js';
 import { runCommand } from '../../src/process/run-command.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
-import type { Availability, Builder, BuilderEngines, BuildContext, BuildOutput } from '../builder.js';
+import { hooksNotRun } from '../../src/config/build-hooks.js';
+import type { Availability, Builder, BuilderEngines, BuilderPlan, BuildContext, BuildOutput, PlanContext } from '../builder.js';
 import { digestSourceTree } from '../source-tree.js';
 import { contextEntries, contextEpoch, packContext } from './build-context.js';
 import { followBuildStream } from './build-stream.js';
@@ -62,6 +63,27 @@ export class DockerBuilder implements Builder {
     } catch {
       return false; // gone, or the engine is down: building again says which
     }
+  }
+
+  /** The Dockerfile it would build with, its base images and RUN steps; no engine call (`available()` says whether the daemon answers). */
+  async plan(ctx: PlanContext): Promise<BuilderPlan> {
+    const dockerfile = await resolveDockerfile(ctx, await contextEntries(ctx.sourceDir, ctx.sourceEntries));
+    const own = ctx.config.settings.docker.dockerfile ? `[docker] dockerfile in ${ctx.config.settings.file}` : 'Dockerfile found';
+    const hooks = hooksNotRun(ctx.config, 'docker');
+    const instructions = dockerfileInstructions(dockerfile.text);
+    return {
+      appRoot: dockerfile.generated ? CONTAINER_APP_ROOT : (instructions.workdir ?? '/'),
+      steps: [
+        { run: `docker build -t ${imageRepository(ctx.appName)}:<build_id> with ${dockerfile.origin}`, because: dockerfile.generated ? `hop3's ${ctx.toolchain.name} template: the app has no Dockerfile` : own },
+        {
+          run: `base images: ${dockerfile.baseImages.join(', ') || 'none'}`,
+          because: `${dockerfile.baseImageFrom ? `BASE_IMAGE from ${dockerfile.baseImageFrom}; ` : ''}hop3 never pulls: they must be on the Docker host`,
+        },
+        ...instructions.run.map((command) => ({ run: `RUN ${command}` })),
+      ],
+      warnings: hooks ? [hooks] : [],
+      ...(dockerfile.generated ? {} : { runtimeFromBuild: `the image's WORKDIR, and its ENTRYPOINT/CMD as the web worker when the app names no worker` }),
+    };
   }
 
   async build(ctx: BuildContext): Promise<BuildOutput> {
@@ -164,6 +186,19 @@ function containerResources(ctx: BuildContext): { resources?: ContainerResources
 
 function namesWorkers(ctx: BuildContext): boolean {
   return Object.keys(ctx.config.procfile?.parsed.workers ?? {}).length > 0 || Object.keys(ctx.config.settings.run.workers).length > 0;
+}
+
+/** A Dockerfile's RUN commands and its last absolute WORKDIR (where the image's app lives), continuation lines joined. */
+function dockerfileInstructions(text: string): { run: string[]; workdir?: string } {
+  const run: string[] = [];
+  let workdir: string | undefined;
+  for (const raw of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
+    const line = raw.trim().replace(/\s+/g, ' ');
+    const instruction = /^(RUN|WORKDIR)\s+(.*)$/i.exec(line);
+    if (instruction?.[1]!.toUpperCase() === 'RUN') run.push(instruction[2]!);
+    else if (instruction && instruction[2]!.startsWith('/') && !instruction[2]!.includes('$')) workdir = instruction[2]!;
+  }
+  return { run, ...(workdir ? { workdir } : {}) };
 }
 
 export function imageRepository(app: string): string {

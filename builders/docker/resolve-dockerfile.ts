@@ -2,7 +2,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { Hop3Error } from '../../src/errors.js';
 import { packageRoot } from '../../src/package-root.js';
-import type { BuildContext } from '../builder.js';
+import type { PlanContext } from '../builder.js';
 import type { SourceEntry } from '../source-tree.js';
 import type { ExtraFile } from './build-context.js';
 
@@ -25,6 +25,8 @@ export interface ResolvedDockerfile {
   buildArgs: Record<string, string>;
   /** Images the build starts FROM that are not stages of the same Dockerfile. */
   baseImages: string[];
+  /** Where BASE_IMAGE comes from when hop3 passes one (`--base-image`, `[docker] base-image in hop3.toml`...). */
+  baseImageFrom?: string;
 }
 
 /**
@@ -33,10 +35,11 @@ export interface ResolvedDockerfile {
  * HOP3_DOCKER_BASE_IMAGE > the toolchain's default; the build stage's image: `[docker] build-image` >
  * HOP3_DOCKER_BUILD_IMAGE > the base image.
  */
-export async function resolveDockerfile(ctx: BuildContext, entries: readonly SourceEntry[]): Promise<ResolvedDockerfile> {
+export async function resolveDockerfile(ctx: PlanContext, entries: readonly SourceEntry[]): Promise<ResolvedDockerfile> {
   const docker = ctx.config.settings.docker;
   const userArgs = docker.buildArgs;
   const chosenBase = ctx.baseImage || docker.baseImage || ctx.env.HOP3_DOCKER_BASE_IMAGE || undefined;
+  const baseFrom = ctx.baseImage ? '--base-image' : docker.baseImage ? `[docker] base-image in ${ctx.config.settings.file}` : chosenBase ? 'HOP3_DOCKER_BASE_IMAGE' : undefined;
   const chosenBuild = docker.buildImage || ctx.env.HOP3_DOCKER_BUILD_IMAGE || undefined;
 
   // Looked up before .dockerignore: a Dockerfile may well list itself there.
@@ -57,7 +60,7 @@ export async function resolveDockerfile(ctx: BuildContext, entries: readonly Sou
     // the daemon reads both, then drops those listed, so `COPY .` sees neither.
     const dropped = (name: string) => !entries.some((e) => e.path === name) && ctx.sourceEntries.some((e) => e.path === name && e.type === 'file');
     const extras = dropped('.dockerignore') ? [{ path: '.dockerignore', content: await readFile(path.join(ctx.sourceDir, '.dockerignore')) }] : [];
-    return { path: file, text, origin: file, generated: false, sendText: dropped(file), extras, buildArgs, baseImages: externalImages(text, buildArgs) };
+    return { path: file, text, origin: file, generated: false, sendText: dropped(file), extras, buildArgs, baseImages: externalImages(text, buildArgs), ...(baseFrom ? { baseImageFrom: baseFrom } : {}) };
   }
 
   if (!ctx.toolchain.dockerfile) {
@@ -76,7 +79,8 @@ export async function resolveDockerfile(ctx: BuildContext, entries: readonly Sou
     { path: '.dockerignore', content: Buffer.from(`${GENERATED_DOCKERFILE}\n.dockerignore\n`) },
     ...(await Promise.all(Object.entries(plan.extraFiles ?? {}).map(async ([to, from]) => ({ path: to, content: await readFile(from) })))),
   ];
-  return { path: GENERATED_DOCKERFILE, text, origin: `docker/${template}`, generated: true, sendText: true, extras, buildArgs, baseImages: externalImages(text, buildArgs) };
+  const baseImageFrom = baseFrom ?? `the ${ctx.toolchain.name} toolchain's default`;
+  return { path: GENERATED_DOCKERFILE, text, origin: `docker/${template}`, generated: true, sendText: true, extras, buildArgs, baseImages: externalImages(text, buildArgs), baseImageFrom };
 }
 
 /** A Dockerfile path relative to the context, refusing one outside it. */

@@ -2,9 +2,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Hop3Error } from '../../src/errors.js';
 import { ensureAppDirs, PRIVATE_DIR_MODE } from '../../src/state/app-dirs.js';
-import type { Builder, BuildContext, BuildOutput } from '../builder.js';
+import type { Builder, BuildContext, BuilderPlan, BuildOutput, PlanContext } from '../builder.js';
 import { buildHooks } from '../../src/config/build-hooks.js';
 import { runTool } from '../run-tool.js';
+import type { PlanStep } from '../toolchains/toolchain.js';
 import { writeSecretFiles } from '../secrets/secret-files.js';
 import { copySourceTree } from '../source-tree.js';
 import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
@@ -64,6 +65,24 @@ export class LocalBuilder implements Builder {
       await rm(dir, { recursive: true, force: true }); // a failed build leaves nothing half-made behind
       throw error;
     }
+  }
+
+  async plan(ctx: PlanContext): Promise<BuilderPlan> {
+    const appRoot = path.join(ctx.paths.build('<build_id>'), 'app');
+    const hooks = buildHooks(ctx.config);
+    const run = (commands: string[], because: string | undefined): PlanStep[] => commands.map((command) => ({ run: command, ...(because ? { because } : {}) }));
+    const install = ctx.toolchain.planSteps ? await ctx.toolchain.planSteps(ctx.config, ctx.env) : [{ run: `the ${ctx.toolchain.name} toolchain's install (it does not describe its steps)` }];
+    return {
+      appRoot,
+      steps: [
+        { run: `copy the source (${ctx.sourceEntries.length} entries) into ${appRoot}` },
+        ...run(hooks.before, hooks.from.before),
+        ...install,
+        ...run(hooks.build, hooks.from.build),
+        ...run(hooks.after, hooks.from.after),
+      ],
+      warnings: [],
+    };
   }
 
   private async createBuildDir(ctx: BuildContext): Promise<{ buildId: string; dir: string }> {

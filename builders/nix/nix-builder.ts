@@ -3,7 +3,8 @@ import path from 'node:path';
 import * as z from 'zod';
 import { Hop3Error } from '../../src/errors.js';
 import { ensureAppDirs } from '../../src/state/app-dirs.js';
-import type { Availability, Builder, BuilderEngines, BuildContext, BuildOutput } from '../builder.js';
+import { hooksNotRun } from '../../src/config/build-hooks.js';
+import type { Availability, Builder, BuilderEngines, BuilderPlan, BuildContext, BuildOutput, PlanContext } from '../builder.js';
 import { NIX_FILES } from '../toolchains/generic.js';
 import { TOOLCHAINS } from '../toolchains/registry.js';
 import type { Toolchain } from '../toolchains/toolchain.js';
@@ -41,6 +42,33 @@ export class NixBuilder implements Builder {
     return new Hop3Error('BUILD_NIX_SECRETS_UNSUPPORTED', `The nix builder cannot use build secrets (${ids.join(', ')}): what a Nix build reads goes into /nix/store, which every user of this host can read. Nothing was built.`, {
       hint: 'Build with --builder local, or fetch what needs the secret before the build (e.g. vendor private packages into the app) and build without --secret / [build] secrets.',
     });
+  }
+
+  /** The expression it would build (the app's own, else hop3's template) and what it fetches first; runs no nix. */
+  async plan(ctx: PlanContext): Promise<BuilderPlan> {
+    const options = nixOptions(ctx.config, ctx.env);
+    const own = ownNixFile(ctx);
+    const hooks = hooksNotRun(ctx.config, 'nix');
+    const steps: BuilderPlan['steps'] = [];
+    if (own === 'flake.nix') {
+      steps.push({ run: `nix build .#${options.attr ?? 'default'}`, because: 'flake.nix found' });
+    } else if (own) {
+      steps.push({ run: `nix build -f ${own}${options.attr ? ` ${options.attr}` : ''}`, because: `${own} found` });
+    } else {
+      const toolchain = templateToolchain(ctx, options);
+      const { template } = await generateNixExpression(toolchain, ctx.config, ctx.appName);
+      steps.push({ run: `nix build -f ${GENERATED_NIX_FILE}, generated from hop3's nix/${template}`, because: options.template ? `[nix] template in ${ctx.config.settings.file}` : `the ${toolchain.name} toolchain's template: the app has no Nix file` });
+    }
+    if ((!own || own === GENERATED_NIX_FILE) && ctx.toolchain.nixVendor) {
+      steps.unshift({ run: `fetch what the offline Nix build needs (the ${ctx.toolchain.name} toolchain's vendor step, with your pip/npm settings)` });
+    }
+    if (options.options.length > 0) steps.push({ run: `nix ${options.options.join(' ')}`, because: ctx.env.HOP3_NIX_OFFLINE === '1' ? 'HOP3_NIX_OFFLINE=1' : `[nix] substituters in ${ctx.config.settings.file}` });
+    return {
+      appRoot: `/nix/store/<hash>-${ctx.appName}/app`,
+      steps,
+      warnings: hooks ? [hooks] : [],
+      ...(own && own !== GENERATED_NIX_FILE ? { runtimeFromBuild: `the runtime defaults ${own} writes to hop3/runtime.json in its output` } : {}),
+    };
   }
 
   async build(ctx: BuildContext): Promise<BuildOutput> {
@@ -116,7 +144,7 @@ export function buildIdOf(storePath: string): string {
 
 /** Find the app's own Nix file, else write the toolchain's generated expression into the stage; vendor what hop3.nix needs. */
 async function prepareInput(ctx: BuildContext, stage: NixStage, options: NixOptions): Promise<NixInput> {
-  const own = NIX_FILES.find((file) => ctx.sourceEntries.some((entry) => entry.path === file && entry.type === 'file'));
+  const own = ownNixFile(ctx);
   if (own === 'flake.nix') {
     await makeGitTree(stage.sourceDir, ctx.env);
     return { kind: 'flake', label: own };
@@ -136,8 +164,13 @@ async function prepareInput(ctx: BuildContext, stage: NixStage, options: NixOpti
   return input;
 }
 
+/** The app's own Nix file, in the order the builder looks for one. */
+function ownNixFile(ctx: PlanContext): (typeof NIX_FILES)[number] | undefined {
+  return NIX_FILES.find((file) => ctx.sourceEntries.some((entry) => entry.path === file && entry.type === 'file'));
+}
+
 /** `[nix] template` picks another toolchain's template; default: the detected one. */
-function templateToolchain(ctx: BuildContext, options: NixOptions): Toolchain {
+function templateToolchain(ctx: PlanContext, options: NixOptions): Toolchain {
   if (!options.template) return ctx.toolchain;
   const toolchain = TOOLCHAINS.find((t) => t.name === options.template);
   if (!toolchain) {

@@ -21,6 +21,10 @@ export const generic: Toolchain = {
 
   async installLocal() {},
 
+  async planSteps() {
+    return []; // nothing to install: the app's hooks and workers are all it runs
+  },
+
   async nixExpression() {
     return { template: 'generic.nix', variables: { runtime: nixRuntime(emptyDefaults()) } };
   },

@@ -61,6 +61,16 @@ export const node: Toolchain = {
     await runTool('npm', ['prune', '--omit=dev', ...quiet], tool);
   },
 
+  async planSteps(config) {
+    const pkg = await readPackageJson(config.dir);
+    const lockfile = await firstExisting(config.dir, ['package-lock.json', 'npm-shrinkwrap.json']);
+    return [
+      lockfile ? { run: 'npm ci --no-audit --no-fund', because: `${lockfile} found`, needs: ['npm'] } : { run: 'npm install --no-audit --no-fund', because: 'no lockfile', needs: ['npm'] },
+      ...(pkg.scripts?.build ? [{ run: 'npm run build', because: 'package.json has a build script', needs: ['npm'] }] : []),
+      { run: 'npm prune --omit=dev --no-audit --no-fund', because: 'dev dependencies are not shipped', needs: ['npm'] },
+    ];
+  },
+
   async nixExpression(config) {
     const pkg = await readPackageJson(config.dir);
     const lockfile = await firstExisting(config.dir, ['package-lock.json', 'npm-shrinkwrap.json']);

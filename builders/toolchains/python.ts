@@ -57,6 +57,18 @@ export const python: Toolchain = {
     await runTool(pip, args, { ...tool, errorCode: 'BUILD_PIP_FAILED', hint });
   },
 
+  async planSteps(config, env) {
+    const manifest = await firstExisting(config.dir, MANIFESTS);
+    return [
+      { run: `copy hop3's WSGI server into ${WSGI_SERVER_IN_APP}`, because: 'runs Procfile wsgi: workers' },
+      { run: `${env.HOP3_PYTHON || 'python3'} -m venv .venv`, needs: ['python3', 'python3-venv'] },
+      {
+        run: `.venv/bin/pip install --disable-pip-version-check --no-input ${manifest === 'requirements.txt' ? '-r requirements.txt' : '.'}`,
+        because: manifest ? `${manifest} found` : 'no requirements.txt: the app itself is the package',
+      },
+    ];
+  },
+
   async nixExpression(config) {
     const defaults = await python.defaults(config, { appRoot: NIX_APP_ROOT });
     // The store is read-only: don't let Python try to write __pycache__ there.

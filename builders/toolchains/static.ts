@@ -84,6 +84,10 @@ export const staticSite: Toolchain = {
     await copyFile(STATIC_SERVER_SCRIPT, path.join(ctx.appRoot, STATIC_SERVER_IN_APP));
   },
 
+  async planSteps() {
+    return [{ run: `copy hop3's static server into ${STATIC_SERVER_IN_APP}`, because: 'it serves the site, with node only' }];
+  },
+
   async nixExpression(config) {
     return { template: 'static.nix', variables: { runtime: nixRuntime(await staticSite.defaults(config, { appRoot: NIX_APP_ROOT })) } };
   },

@@ -46,6 +46,16 @@ export type NixValue = string | number | boolean | null | readonly NixValue[] | 
  */
 export const NIX_OUT = '/@out@';
 
+/** One step a build would take, as `hop3 plan` and the build's opening summary show it. */
+export interface PlanStep {
+  /** What runs: the command as it would be typed (`npm ci --no-audit --no-fund`), else what hop3 does, in words. */
+  run: string;
+  /** What decided it, when the command does not say (`package-lock.json found`, `[build] build in hop3.toml`). */
+  because?: string;
+  /** Host tools it needs, by the names `hop3 doctor` checks (python3, python3-venv, npm); checked by `hop3 plan`. */
+  needs?: string[];
+}
+
 /** One language: how to detect it, its defaults, and how to install its dependencies. */
 export interface Toolchain {
   readonly name: string;
@@ -56,6 +66,8 @@ export interface Toolchain {
   describe?(config: AppConfig): Promise<string | undefined>;
   /** Install dependencies into `appRoot` for the local builder. */
   installLocal(ctx: LocalInstallContext): Promise<void>;
+  /** What `installLocal` would run for this app, in order, without running anything (reads the source only). */
+  planSteps?(config: AppConfig, env: NodeJS.ProcessEnv): Promise<PlanStep[]>;
   /**
    * Turn a worker written in one of Hop3's conventions into a shell command (e.g. python's
    * `wsgi: module:callable`); undefined leaves it as written. Applied after the manifest merge.
