@@ -57,6 +57,18 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(await sandbox.strayPids()).toEqual([]);
   });
 
+  it('builds an app with only a hop3.toml ([run] start, no Procfile or manifest) with the generic toolchain, and serves it', async () => {
+    await using sandbox = await Sandbox.create();
+    const app = await sandbox.fixture('toml-only');
+    const port = await freePort();
+    const deploy = await sandbox.hop3(['deploy', app, '--port', String(port)]);
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    expect(deploy.stderr).toContain('  toolchain  generic ([run] start or [run.workers] in hop3.toml)\n');
+    await checkProbes(`http://127.0.0.1:${port}/`, 'toml-only');
+    expect((await sandbox.hop3(['stop', 'toml-only'])).exitCode).toBe(0);
+    expect(await sandbox.strayPids()).toEqual([]);
+  });
+
   it.each(['python-web', 'python-wsgi', 'static-site'])('deploys %s from a HOP3_HOME with a space and quotes in its path', async (fixture) => {
     await using sandbox = await Sandbox.create({ home: "with space/it's here" });
     const app = await sandbox.fixture(fixture);

@@ -2,12 +2,17 @@ import { firstExisting } from './fs-utils.js';
 import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
 import { nixRuntime, type Toolchain } from './toolchain.js';
 
-/** Anything with a Procfile (or its own Nix expression or Dockerfile): no dependencies installed, workers come from the app's own config. */
+/**
+ * Anything with a Procfile, workers in hop3.toml (`[run] start`, `[run.workers]`: Hop3's "hop3.toml only" apps), or
+ * its own Nix expression or Dockerfile: no dependencies installed, workers come from the app's own config.
+ */
 export const generic: Toolchain = {
   name: 'generic',
 
   async detect(config) {
     if (config.procfile) return `${config.procfile.file} found`;
+    const { file, run } = config.settings;
+    if (Object.keys(run.workers).length > 0) return `[run] start or [run.workers] in ${file}`;
     // An app that brings its own Nix expression or Dockerfile needs no language toolchain.
     const { dockerfile } = config.settings.docker;
     if (dockerfile) return `[docker] dockerfile = ${dockerfile}`;

@@ -6,7 +6,7 @@ import { python } from './python.js';
 import { staticSite } from './static.js';
 import type { Toolchain } from './toolchain.js';
 
-/** Detection order: a Procfile `static:` line wins, then language manifests, then a bare site, then any Procfile. */
+/** Detection order: a Procfile `static:` line wins, then language manifests, then a bare site, then any Procfile or hop3.toml workers. */
 export const TOOLCHAINS: readonly Toolchain[] = [python, node, staticSite, generic];
 
 export interface Detection {
@@ -36,7 +36,7 @@ export async function detectToolchain(config: AppConfig): Promise<Detection> {
     if (reason) return { toolchain, reason, declined };
     declined.push(`${toolchain.name}: not detected`);
   }
-  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no requirements.txt, pyproject.toml, package.json, index.html, Procfile, Dockerfile, flake.nix, hop3.nix or default.nix.`, {
-    hint: 'Add a Procfile (`web: <command>`) or set `[build] toolchain` in hop3.toml.',
+  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no requirements.txt, pyproject.toml, package.json, index.html, Procfile, [run] start in hop3.toml, Dockerfile, flake.nix, hop3.nix or default.nix.`, {
+    hint: 'Add a Procfile (`web: <command>`) or `[run] start` to hop3.toml, or set `[build] toolchain` in hop3.toml.',
   });
 }
