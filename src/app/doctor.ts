@@ -14,21 +14,29 @@ export interface Check {
   warning?: true;
 }
 
-async function tool(name: string, file: string, args: string[], hint: string): Promise<Check> {
-  const result = await runCommand(file, args, { env: process.env, timeoutMs: 15_000 });
+async function tool(name: string, file: string, args: string[], hint: string, env: NodeJS.ProcessEnv): Promise<Check> {
+  const result = await runCommand(file, args, { env, timeoutMs: 15_000 });
   if (result.failed) return { name, usable: false, detail: result.notFound ? 'not found' : `${result.reason}: ${tail(result.all, 1)}`, hint };
   return { name, usable: true, detail: `${result.stdout || result.stderr}`.trim().split('\n')[0]! };
 }
 
+/** The host tools build steps run, by the names toolchains give in their plan steps' `needs`. */
+const HOST_TOOLS: Record<string, (env: NodeJS.ProcessEnv) => Promise<Check>> = {
+  node: (env) => tool('node', process.execPath, ['--version'], 'Install Node.js 20 or newer.', env),
+  npm: (env) => tool('npm', 'npm', ['--version'], 'Install npm (Debian: apt-get install npm) to build Node apps locally.', env),
+  python3: (env) => tool('python3', env.HOP3_PYTHON || 'python3', ['--version'], 'Install python3 to build Python apps locally.', env),
+  'python3-venv': (env) =>
+    tool('python3-venv', env.HOP3_PYTHON || 'python3', ['-c', 'import venv, ensurepip; print("venv + ensurepip available")'], 'Install python3-venv (Debian: apt-get install python3-venv).', env),
+};
+
+/** Checks of these host tools, in order; a tool hop3 has no check for is looked for with `<name> --version`. */
+export async function hostToolChecks(names: readonly string[], env: NodeJS.ProcessEnv): Promise<Check[]> {
+  return Promise.all(names.map((name) => (Object.hasOwn(HOST_TOOLS, name) ? HOST_TOOLS[name]!(env) : tool(name, name, ['--version'], `Install ${name}.`, env))));
+}
+
 /** What this host can build and run with, for `hop3 doctor`. */
 export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
-  const python3 = env.HOP3_PYTHON || 'python3';
-  const checks = await Promise.all([
-    tool('node', process.execPath, ['--version'], 'Install Node.js 20 or newer.'),
-    tool('npm', 'npm', ['--version'], 'Install npm (Debian: apt-get install npm) to build Node apps locally.'),
-    tool('python3', python3, ['--version'], 'Install python3 to build Python apps locally.'),
-    tool('python3-venv', python3, ['-c', 'import venv, ensurepip; print("venv + ensurepip available")'], 'Install python3-venv (Debian: apt-get install python3-venv).'),
-  ]);
+  const checks = await hostToolChecks(Object.keys(HOST_TOOLS), env);
   checks.push(await homeCheck(env));
   for (const name of BUILDER_NAMES) {
     try {

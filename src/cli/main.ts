@@ -56,6 +56,16 @@ function program(setExit: (code: number) => void): Command {
     .option('--json', 'print the artifact as JSON on stdout (several apps: an array of results)')
     .action(action(() => import('./commands/build.js')));
 
+  cli
+    .command('plan')
+    .argument('<dir>', 'app source directory')
+    .description('what a build would do, without building or fetching: toolchain, builder, steps, runtime manifest with its sources, warnings, what this host lacks')
+    .option('--name <app>', 'app name (default: the directory name)')
+    .addOption(new Option('--builder <builder>', 'builder to plan for (default: [build] builder in hop3.toml, else local)').choices(BUILDER_NAMES))
+    .option('--base-image <ref>', 'base image for generated Dockerfiles (docker builder)')
+    .option('--json', 'print the plan as one JSON object')
+    .action(action(() => import('./commands/plan.js')));
+
   runOptions(
     cli
       .command('run')

@@ -499,8 +499,8 @@ export const shellQuoteTarget: FuzzTarget<string[]> = {
 
 // ---------------------------------------------------------------- the command line
 
-/** Commands that build, run or probe engines: never generated (the in-process CLI must stay side-effect free). */
-const UNSAFE = new Set(['build', 'run', 'deploy', 'doctor', 'nix', 'eject', 'attach']);
+/** Commands that build, run or probe engines and host tools: never generated (the in-process CLI must stay side-effect free). */
+const UNSAFE = new Set(['build', 'run', 'deploy', 'doctor', 'plan', 'nix', 'eject', 'attach']);
 const cliToken = fc.oneof(
   fc.constantFrom('--json', '--explain', '-f', '--follow', '--worker', '--lines', '--port', '--name', '--help', '-h', '--version', '-V', '--', '-', 'seeded', 'ghost', 'package.json', '.', '/', '--lines=5', '--bogus', 'help'),
   text,

@@ -1,4 +1,5 @@
 import { runDoctor } from '../../app/doctor.js';
+import { checkLines } from '../check-lines.js';
 import { printJson } from '../output.js';
 
 export async function run(flags: { json?: boolean }): Promise<number> {
@@ -7,9 +8,6 @@ export async function run(flags: { json?: boolean }): Promise<number> {
     printJson(checks);
     return 0;
   }
-  for (const check of checks) {
-    process.stdout.write(`${check.warning ? 'WARN' : check.usable ? 'ok  ' : 'MISS'} ${check.name.padEnd(16)} ${check.detail}\n`);
-    if ((check.warning || !check.usable) && check.hint) process.stdout.write(`     ${''.padEnd(16)} -> ${check.hint}\n`);
-  }
+  for (const check of checks) process.stdout.write(`${checkLines(check).join('\n')}\n`);
   return 0;
 }
