@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { buildApp, type BuildRequest, type BuildResult } from '../../builders/build-app.js';
 import type { Logger } from '../log/logger.js';
-import type { AppSource } from './build-plan.js';
+import type { AppSource } from './build-targets.js';
 
 /** A logger for one app's build; `end` gets the build's outcome once it has finished, either way. */
 export type AppLogger = Logger & { end?(outcome: AppBuildOutcome): void };

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { BuildRequest } from '../../../builders/build-app.js';
 import type { SecretRequest } from '../../../builders/secrets/build-secrets.js';
-import type { AppSource } from '../../app/build-plan.js';
+import type { AppSource } from '../../app/build-targets.js';
 import { Hop3Error } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { appLabels, buildSummary, outcomeJson } from '../build-summary.js';
@@ -52,8 +52,8 @@ export const DEFAULT_JOBS = os.availableParallelism();
 
 export async function run(dirs: string[], flags: BuildFlags & { jobs?: number }): Promise<number> {
   const ctx = cliContext(flags);
-  const { planBuilds } = await import('../../app/build-plan.js');
-  const plan = await planBuilds(dirs);
+  const { resolveBuildTargets } = await import('../../app/build-targets.js');
+  const plan = await resolveBuildTargets(dirs);
   if (plan.kind === 'many') {
     for (const option of ['output', 'name'] as const) {
       if (flags[option] === undefined) continue;

@@ -17,14 +17,14 @@ export interface AppSource {
  * What `hop3 build <dir>…` builds: one app as before (one dir that is an app, or that nothing else fits, so the
  * build says what is wrong with it), or several: every dir given, a directory of apps standing for the apps in it.
  */
-export type BuildPlan = { kind: 'one'; dir: string } | { kind: 'many'; apps: AppSource[]; from: string[] };
+export type BuildTargets = { kind: 'one'; dir: string } | { kind: 'many'; apps: AppSource[]; from: string[] };
 
 /**
  * A dir is an app when it has a Procfile or a hop3.toml, or a toolchain detects it (the same detection as the build).
  * A dir that is not one is a directory of apps when some of its subdirs (not hidden, not node_modules) are apps;
  * a dir that is an app is always built as one app, even with app-like subdirs (an app with its frontend/ inside).
  */
-export async function planBuilds(dirs: readonly string[]): Promise<BuildPlan> {
+export async function resolveBuildTargets(dirs: readonly string[]): Promise<BuildTargets> {
   const expanded = await Promise.all(dirs.map(async (dir) => ({ dir: path.resolve(dir), apps: await appsIn(path.resolve(dir)) })));
   if (expanded.length === 1 && !expanded[0]!.apps) return { kind: 'one', dir: dirs[0]! };
   const apps = (
