@@ -8,6 +8,7 @@ import { runTool } from '../run-tool.js';
 import type { PlanStep } from '../toolchains/toolchain.js';
 import { writeSecretFiles } from '../secrets/secret-files.js';
 import { copySourceTree } from '../source-tree.js';
+import { installDependencies } from './dependency-reuse.js';
 import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 
 /** Sortable and unique per build: local builds are not reproducible (pip/npm resolve at build time). */
@@ -57,7 +58,7 @@ export class LocalBuilder implements Builder {
       const hooks = buildHooks(ctx.config);
       const runHooks = (commands: string[]) => runBuildCommands(commands, { ctx, env, appRoot, defaults });
       await runHooks(hooks.before);
-      await ctx.toolchain.installLocal({ appRoot, config: ctx.config, env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      await installDependencies(ctx, { appRoot, config: ctx.config, env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) }, buildId);
       await runHooks(hooks.build);
       await runHooks(hooks.after);
       return { buildId, location: dir, workingDir: appRoot, defaults, metadata: {} };

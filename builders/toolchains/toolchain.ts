@@ -16,6 +16,42 @@ export interface LocalInstallContext {
   env: NodeJS.ProcessEnv;
   log: Logger;
   signal?: AbortSignal;
+  /**
+   * Set by the local builder when the toolchain has `dependencyInputs`: what it returned for this build and,
+   * when an older build had the same inputs, that build, whose `outputs` are already hard-linked into `appRoot`.
+   */
+  dependencies?: { inputs: DependencyInputs; reused?: ReusedDependencies };
+}
+
+/**
+ * What the dependencies an install makes are made from. The local builder digests it into a key: a later
+ * build with the same key hard-links the older build's outputs instead of installing again.
+ */
+export interface DependencyInputs {
+  /** The file the dependencies are declared in, for the build log: "requirements.txt", "package-lock.json". */
+  manifest: string;
+  /**
+   * Every input, by a label the build log can name when it changed ("requirements.txt", "wheels/",
+   * "python3", "env PIP_INDEX_URL"), to a digest of its content. Never a value itself: it is saved in the build.
+   */
+  digests: Record<string, string>;
+  /** What the install creates in the app root and a later build may reuse: `.venv`, `node_modules`. */
+  outputs: string[];
+  /** Paths (relative to the app root) in the outputs that may name the app root: rewritten for the new build, never linked. */
+  relocate?(relPath: string): boolean;
+  /** Paths in the outputs that build steps write into (caches): copied, never linked, so a write cannot reach an older build. */
+  copy?(relPath: string): boolean;
+  /** Why this build must install afresh whatever an older one holds (e.g. an install script that reads the app's code). */
+  noReuse?: string;
+  /** What the toolchain found on the host while digesting (an interpreter's path), handed back to its `installLocal`. */
+  host?: Readonly<Record<string, string>>;
+}
+
+/** An older build whose dependencies the local builder linked into the new one. */
+export interface ReusedDependencies {
+  buildId: string;
+  /** Its app root, as the paths inside its outputs name it. */
+  appRoot: string;
 }
 
 /** Where a Nix build stages its inputs; a toolchain may fetch dependencies into `vendorDir` with the user's settings. */
@@ -64,7 +100,17 @@ export interface Toolchain {
   defaults(config: AppConfig, layout: RuntimeLayout): Promise<RuntimeDefaults>;
   /** A line for the build log on what it chose from the source (e.g. the folder a static site serves), if anything. */
   describe?(config: AppConfig): Promise<string | undefined>;
-  /** Install dependencies into `appRoot` for the local builder. */
+  /**
+   * What the dependencies `installLocal` makes are made from (manifest and lockfile, local package dirs,
+   * interpreter, the recipe's version, env that changes resolution), read from the build's copy after the
+   * `before-build` hooks. Without it, the local builder installs afresh on every build.
+   */
+  dependencyInputs?(ctx: LocalInstallContext): Promise<DependencyInputs>;
+  /**
+   * Install dependencies into `appRoot` for the local builder. With `ctx.dependencies.reused`, the outputs are
+   * already linked from an older build: install only what still must be (the app itself), and never write into
+   * an existing file in place (it is shared with the older build): remove it and write a new one.
+   */
   installLocal(ctx: LocalInstallContext): Promise<void>;
   /** What `installLocal` would run for this app, in order, without running anything (reads the source only). */
   planSteps?(config: AppConfig, env: NodeJS.ProcessEnv): Promise<PlanStep[]>;
