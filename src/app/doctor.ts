@@ -25,8 +25,16 @@ const HOST_TOOLS: Record<string, (env: NodeJS.ProcessEnv) => Promise<Check>> = {
   node: (env) => tool('node', process.execPath, ['--version'], 'Install Node.js 20 or newer.', env),
   npm: (env) => tool('npm', 'npm', ['--version'], 'Install npm (Debian: apt-get install npm) to build Node apps locally.', env),
   python3: (env) => tool('python3', env.HOP3_PYTHON || 'python3', ['--version'], 'Install python3 to build Python apps locally.', env),
-  'python3-venv': (env) =>
-    tool('python3-venv', env.HOP3_PYTHON || 'python3', ['-c', 'import venv, ensurepip; print("venv + ensurepip available")'], 'Install python3-venv (Debian: apt-get install python3-venv).', env),
+  // Builds make venvs without pip (no ensurepip) and install into them with the host's pip (22.3+, for --python).
+  'python3-venv': (env) => tool('python3-venv', env.HOP3_PYTHON || 'python3', ['-c', 'import venv; print("venv available")'], 'Install python3-venv (Debian: apt-get install python3-venv).', env),
+  'python3-pip': (env) =>
+    tool(
+      'python3-pip',
+      env.HOP3_PYTHON || 'python3',
+      ['-c', 'import os, pip; assert os.path.exists(os.path.join(os.path.dirname(pip.__file__), "__pip-runner__.py")), "pip " + pip.__version__ + " is older than 22.3"; print("pip", pip.__version__)'],
+      'Install pip 22.3 or newer for python3 (Debian: apt-get install python3-pip).',
+      env,
+    ),
 };
 
 /** Checks of these host tools, in order; a tool hop3 has no check for is looked for with `<name> --version`. */
