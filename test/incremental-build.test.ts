@@ -33,8 +33,8 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return entries;
 }
 
-async function build(sandbox: Sandbox, app: string, env: NodeJS.ProcessEnv = {}): Promise<Built> {
-  const result = await sandbox.hop3(['build', app], { env }); // not --json: that hides pip's and npm's output
+async function build(sandbox: Sandbox, app: string, env: NodeJS.ProcessEnv = {}, options: readonly string[] = []): Promise<Built> {
+  const result = await sandbox.hop3(['build', app, ...options], { env }); // not --json: that hides pip's and npm's output
   expect(result.exitCode, result.all).toBe(0);
   const artifact = JSON.parse(await readFile(result.stdout.trim(), 'utf8'));
   return { buildId: artifact.build_id, dir: artifact.location, appRoot: artifact.runtime.working_dir, log: result.stderr };
@@ -101,7 +101,8 @@ describe('incremental local builds: dependencies reused from an older build, nev
     expect(await inode(path.join(thirdSite, 'hop3_greeting', '__init__.py'))).not.toBe(await inode(path.join(secondSite, 'hop3_greeting', '__init__.py')));
 
     // A pip setting that changes resolution reinstalls too (with --no-index in the file, this index is never asked).
-    const fourth = await build(sandbox, app, { PIP_INDEX_URL: 'https://user:secret@pypi.invalid/simple' });
+    // The source is unchanged: --force, else the build itself is found unchanged.
+    const fourth = await build(sandbox, app, { PIP_INDEX_URL: 'https://user:secret@pypi.invalid/simple' }, ['--force']);
     expect(fourth.log).toContain('installing dependencies (env PIP_INDEX_URL changed)');
     expect(await readFile(path.join(fourth.appRoot, '.hop3', 'deps.json'), 'utf8')).not.toContain('secret');
 
