@@ -110,10 +110,11 @@ export const python: Toolchain = {
     const manifest = await firstExisting(config.dir, MANIFESTS);
     return [
       { run: `copy hop3's WSGI server into ${WSGI_SERVER_IN_APP}`, because: 'runs Procfile wsgi: workers' },
-      { run: `${env.HOP3_PYTHON || 'python3'} -m venv .venv`, needs: ['python3', 'python3-venv'] },
+      { run: `${env.HOP3_PYTHON || 'python3'} -m venv --without-pip .venv`, because: 'no ensurepip: the host\'s pip installs into it', needs: ['python3', 'python3-venv'] },
       {
-        run: `.venv/bin/pip install --disable-pip-version-check --no-input ${manifest === 'requirements.txt' ? '-r requirements.txt' : '.'}`,
-        because: manifest ? `${manifest} found` : 'no requirements.txt: the app itself is the package',
+        run: `pip install --python .venv/bin/python ${manifest === 'requirements.txt' ? '-r requirements.txt' : '.'} (the host's pip)`,
+        because: `${manifest ? `${manifest} found` : 'no requirements.txt: the app itself is the package'}; skipped when an earlier build has the same dependency inputs (its .venv is hard-linked)`,
+        needs: ['python3-pip'],
       },
     ];
   },
