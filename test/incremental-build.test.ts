@@ -52,7 +52,7 @@ const sitePackages = async (appRoot: string) => {
 };
 
 /** Signs that pip or npm ran, in a build log (their command lines and their own words). */
-const PIP_RAN = /__pip-runner__|-m venv|Successfully installed/;
+const PIP_RAN = /__pip-runner__|==> creating virtualenv|Successfully installed/; // not the build's opening plan, which names the steps
 const NPM_RAN = /\$ npm |added \d+ package/;
 
 describe('incremental local builds: dependencies reused from an older build, never changed in it', () => {
