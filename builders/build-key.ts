@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ARTIFACT_FILE_NAME, loadArtifact, type Artifact } from '../src/artifact/artifact-file.js';
 import { locationKind } from '../src/artifact/location.js';
+import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
 import { packageRoot } from '../src/package-root.js';
 import type { AppPaths } from '../src/state/hop3-home.js';
 import type { Builder } from './builder.js';
@@ -29,6 +30,8 @@ export async function buildKey(inputs: BuildKeyInputs): Promise<string> {
   const canonical = JSON.stringify({
     v: 1,
     hop3: await hop3Version,
+    // An artifact of an older schema may lack what this hop3 reads from the same source (e.g. scheduled jobs).
+    artifact: ARTIFACT_SCHEMA_VERSION,
     app: inputs.appName,
     builder: inputs.builder,
     toolchain: inputs.toolchain,

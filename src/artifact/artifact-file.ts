@@ -5,7 +5,7 @@ import { Hop3Error } from '../errors.js';
 import { PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import { formatIssues, formatPath } from '../validation.js';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
-import { ARTIFACT_SCHEMA_VERSION, BuildArtifactSchema, type BuildArtifact } from './schema.js';
+import { ARTIFACT_READABLE_VERSIONS, ARTIFACT_SCHEMA_VERSION, BuildArtifactSchema, type BuildArtifact } from './schema.js';
 
 export const ARTIFACT_FILE_NAME = 'BUILD_ARTIFACT.json';
 const REBUILD_HINT = 'Rebuild the app with `hop3 build <dir>`; artifacts are written by hop3 and should not be edited by hand.';
@@ -87,10 +87,10 @@ export async function loadArtifact(file: string): Promise<Artifact> {
 function checkVersion(value: unknown, source: string): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return; // the schema reports the type
   const version = (value as Record<string, unknown>).schema_version;
-  if (version === undefined || version === ARTIFACT_SCHEMA_VERSION) return; // missing: the schema names the field
+  if (version === undefined || ARTIFACT_READABLE_VERSIONS.includes(version as number)) return; // missing: the schema names the field
   throw new Hop3Error(
     'ARTIFACT_VERSION_UNSUPPORTED',
-    `${source} has schema_version ${JSON.stringify(version)}; this hop3 reads schema_version ${ARTIFACT_SCHEMA_VERSION}.`,
+    `${source} has schema_version ${JSON.stringify(version)}; this hop3 reads schema_version ${ARTIFACT_READABLE_VERSIONS.join(' and ')}.`,
     {
       file: source,
       hint:

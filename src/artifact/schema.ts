@@ -1,9 +1,15 @@
 import * as z from 'zod';
 import { envNameProblem, envTotalProblem, envValueProblem, MAX_ENV_ENTRY_BYTES } from './env-rules.js';
 import { locationProblem, pathEntryProblem, runtimeDirProblem } from './location.js';
+import { cronScheduleProblem } from '../config/cron-schedule.js';
 
-/** Bumped on any incompatible change; loaders reject versions they do not know. */
-export const ARTIFACT_SCHEMA_VERSION = 1;
+/**
+ * The version hop3 writes, bumped on any change an older hop3 could not read (the runtime is strict).
+ * Loaders read every version in ARTIFACT_READABLE_VERSIONS and reject the others.
+ * 2: runtime.release and runtime.scheduled (absent in a version 1 artifact: none).
+ */
+export const ARTIFACT_SCHEMA_VERSION = 2;
+export const ARTIFACT_READABLE_VERSIONS = [1, 2];
 
 /** Builder and target names: the registries say which exist; the artifact only says what is well formed. */
 export const ExtensionNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a lowercase name such as "docker"');
@@ -50,13 +56,29 @@ const HealthcheckPathSchema = z
   .regex(/^(?:\/[^\s\u0000-\u001f\u007f]*)?$/, 'an HTTP path starts with "/" and has no whitespace or control characters ("" = no HTTP check)')
   .max(2048);
 
+/** A scheduled job: a 5-field cron schedule (or @daily...) and the command it runs. */
+const ScheduledJobSchema = z
+  .object({
+    schedule: z.string().superRefine((schedule, ctx) => {
+      const problem = cronScheduleProblem(schedule);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    command: CommandSchema,
+  })
+  .strict();
+
 export const RuntimeConfigSchema = z
   .object({
     env_vars: EnvVarsSchema.describe('Environment given to every worker and before_run command.'),
     path_prepend: z.array(PathEntrySchema).describe('Directories put in front of PATH, in order.'),
     working_dir: z.string().describe('Directory workers start in ("" = the artifact location).'),
     workers: z.record(WorkerNameSchema, CommandSchema, keyRule(WORKER_NAME_RULE)).describe('Worker name -> shell command; "web" gets $PORT.'),
-    before_run: z.array(CommandSchema).describe('Commands run once, in order, before workers start.'),
+    before_run: z.array(CommandSchema).describe('Commands run in order before the workers, at every start of a release.'),
+    release: z.array(CommandSchema).optional().describe('Since version 2. Commands run once per new release, in order, before it starts and goes live (Heroku\'s release phase); absent = none.'),
+    scheduled: z
+      .record(WorkerNameSchema, ScheduledJobSchema, keyRule(WORKER_NAME_RULE))
+      .optional()
+      .describe('Since version 2. Job name -> schedule and command, run by hop3 at those times (host local time); absent = none.'),
     static_paths: z.record(UrlPrefixSchema, z.string(), keyRule(URL_PREFIX_RULE)).describe('URL prefix -> directory served as static files.'),
     healthcheck_path: HealthcheckPathSchema.describe('HTTP path polled until 2xx after start ("" = no HTTP check).'),
     healthcheck_timeout: z.number().int().positive().describe('Seconds to wait for the health check.'),
@@ -65,7 +87,7 @@ export const RuntimeConfigSchema = z
 
 export const BuildArtifactSchema = z
   .object({
-    schema_version: z.literal(ARTIFACT_SCHEMA_VERSION),
+    schema_version: z.literal(ARTIFACT_READABLE_VERSIONS),
     kind: z.string().min(1).describe('Toolchain that built it: python, node, static, generic...'),
     location: z
       .string()
@@ -83,7 +105,8 @@ export const BuildArtifactSchema = z
     metadata: z.record(z.string(), z.unknown()),
   })
   .strict()
-  .superRefine(checkRuntimeDirs);
+  .superRefine(checkRuntimeDirs)
+  .superRefine(checkVersionFields);
 
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 export type BuildArtifact = z.infer<typeof BuildArtifactSchema>;
@@ -113,5 +136,20 @@ function checkRuntimeDirs(artifact: { location: unknown; runtime: unknown }, ctx
     if (typeof dir !== 'string') continue;
     const problem = runtimeDirProblem(dir, location);
     if (problem) ctx.addIssue({ code: 'custom', path: ['runtime', 'static_paths', prefix], message: problem });
+  }
+}
+
+/** Fields a version does not have are refused (a version 1 artifact with `release` is not one hop3 wrote); a job and a worker never share a name. */
+function checkVersionFields(artifact: { schema_version: unknown; runtime: unknown }, ctx: z.RefinementCtx): void {
+  const runtime = artifact.runtime as { workers?: unknown; release?: unknown; scheduled?: unknown } | undefined;
+  if (runtime === null || typeof runtime !== 'object') return;
+  if (artifact.schema_version === 1) {
+    for (const field of ['release', 'scheduled'] as const) {
+      if (runtime[field] !== undefined) ctx.addIssue({ code: 'custom', path: ['runtime', field], message: 'is not a field of schema_version 1 (it came with version 2)' });
+    }
+  }
+  if (runtime.scheduled === null || typeof runtime.scheduled !== 'object' || runtime.workers === null || typeof runtime.workers !== 'object') return;
+  for (const name of Object.keys(runtime.scheduled)) {
+    if (Object.hasOwn(runtime.workers, name)) ctx.addIssue({ code: 'custom', path: ['runtime', 'scheduled', name], message: `is also a worker: a name is a worker or a scheduled job, not both` });
   }
 }

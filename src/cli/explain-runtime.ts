@@ -16,6 +16,8 @@ export function explainRuntime(runtime: Artifact['runtime'], provenance: Readonl
   for (const field of ['workers', 'env_vars', 'static_paths'] as const) {
     for (const [key, value] of Object.entries(runtime[field])) lines.push(`${field}.${key} = ${value}  <- ${origin(`${field}.${key}`)}`);
   }
+  for (const [name, job] of Object.entries(runtime.scheduled ?? {})) lines.push(`scheduled.${name} = ${job.schedule} ${job.command}  <- ${origin(`scheduled.${name}`)}`);
+  lines.push(`release = ${JSON.stringify(runtime.release ?? [])}  <- ${origin('release')}`);
   lines.push(`before_run = ${JSON.stringify(runtime.before_run)}  <- ${origin('before_run')}`);
   lines.push(`path_prepend = ${JSON.stringify(runtime.path_prepend)}  <- ${origin('path_prepend')}`);
   lines.push(`${Object.keys(SET_BY_HOP3).join(', ')}  <- hop3 when it runs (PATH = path_prepend + the host's PATH; not settable in [env])`);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DEFAULT_HEALTHCHECK_TIMEOUT, type RuntimeConfig } from '../artifact/schema.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { AppSettings } from '../config/app-settings.js';
-import { isWebWorker } from '../config/procfile.js';
+import { isWebWorker, procfileWarnings } from '../config/procfile.js';
 import type { RuntimeDefaults } from './runtime-defaults.js';
 
 /** Where a runtime value came from, lowest precedence first. */
@@ -16,7 +16,7 @@ export interface Provenance {
 
 export interface Manifest {
   runtime: RuntimeConfig;
-  /** Field path (`workers.web`, `env_vars.DEBUG`, `healthcheck_path`) -> origin. */
+  /** Field path (`workers.web`, `env_vars.DEBUG`, `scheduled.cron`, `healthcheck_path`) -> origin. */
   provenance: Record<string, Provenance>;
   warnings: string[];
 }
@@ -39,6 +39,8 @@ interface Layer {
   workers?: Record<string, string>;
   env_vars?: Record<string, string>;
   before_run?: string[];
+  release?: string[];
+  scheduled?: Record<string, { schedule: string; command: string }>;
   static_paths?: Record<string, string>;
   healthcheck_path?: string;
   healthcheck_timeout?: number;
@@ -51,12 +53,15 @@ export function mergeManifest({ config, defaults, workingDir, adaptWorker }: Man
   if (config.settings.file) layers.push(tomlLayer(config.settings));
 
   const provenance: Record<string, Provenance> = {};
+  const scheduled: NonNullable<RuntimeConfig['scheduled']> = {};
   const runtime: RuntimeConfig = {
     env_vars: {},
     path_prepend: [...defaults.path_prepend],
     working_dir: workingDir,
     workers: {},
     before_run: [],
+    release: [],
+    scheduled,
     static_paths: {},
     healthcheck_path: '',
     healthcheck_timeout: DEFAULT_HEALTHCHECK_TIMEOUT,
@@ -64,6 +69,7 @@ export function mergeManifest({ config, defaults, workingDir, adaptWorker }: Man
   provenance.path_prepend = { source: 'toolchain' };
   provenance.working_dir = { source: 'toolchain' };
   provenance.before_run = { source: 'default' };
+  provenance.release = { source: 'default' };
   provenance.healthcheck_path = { source: 'default' };
   provenance.healthcheck_timeout = { source: 'default' };
 
@@ -73,6 +79,22 @@ export function mergeManifest({ config, defaults, workingDir, adaptWorker }: Man
         runtime[field][key] = field === 'static_paths' ? path.posix.resolve(workingDir, value) : value;
         provenance[`${field}.${key}`] = layer.origin;
       }
+    }
+    // One name is a worker or a scheduled job: the higher layer's kind wins (a [run.workers] cron beats a Procfile cron job).
+    for (const [name, job] of Object.entries(layer.scheduled ?? {})) {
+      scheduled[name] = { ...job };
+      provenance[`scheduled.${name}`] = layer.origin;
+      delete runtime.workers[name];
+      delete provenance[`workers.${name}`];
+    }
+    for (const name of Object.keys(layer.workers ?? {})) {
+      if (layer.scheduled?.[name] !== undefined || scheduled[name] === undefined) continue;
+      delete scheduled[name];
+      delete provenance[`scheduled.${name}`];
+    }
+    if (layer.release !== undefined) {
+      runtime.release = layer.release;
+      provenance.release = layer.origin;
     }
     if (layer.before_run !== undefined) {
       runtime.before_run = layer.before_run;
@@ -89,7 +111,7 @@ export function mergeManifest({ config, defaults, workingDir, adaptWorker }: Man
     }
   }
   dropDefaultWebWorker(runtime, provenance);
-  if (Object.keys(runtime.workers).length === 0) warnings.push('no worker is defined (no Procfile, no [run] start, no toolchain default): there is nothing to run.');
+  if (Object.keys(runtime.workers).length === 0 && Object.keys(scheduled).length === 0) warnings.push('no worker is defined (no Procfile, no [run] start, no toolchain default): there is nothing to run.');
   for (const [name, command] of Object.entries(runtime.workers)) runtime.workers[name] = adaptWorker?.(name, command) ?? command;
   return { runtime, provenance, warnings };
 }
@@ -115,10 +137,12 @@ function toolchainLayer(defaults: RuntimeDefaults): Layer {
 
 function procfileLayer(config: AppConfig, warnings: string[]): Layer {
   const { file, parsed } = config.procfile!;
-  if (parsed.cron) warnings.push(`${file}:${parsed.lines.cron}: cron entries are not run by hop3 deployers yet; use a worker or the host's cron.`);
+  warnings.push(...procfileWarnings(parsed, file));
   return {
     origin: { source: 'Procfile', file },
     workers: parsed.workers,
+    scheduled: parsed.scheduled,
+    ...(parsed.release ? { release: [parsed.release] } : {}),
     ...(parsed.hooks.prerun ? { before_run: [parsed.hooks.prerun] } : {}),
     ...(parsed.staticDir ? { static_paths: { '/': parsed.staticDir } } : {}),
   };

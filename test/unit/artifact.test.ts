@@ -97,6 +97,19 @@ describe('artifact model', () => {
     await expectCode(loadArtifact(file), 'ARTIFACT_INVALID_JSON', file);
   });
 
+  it('reads version 1 artifacts (no release phase, no scheduled jobs) and writes the current version', async () => {
+    expect(ARTIFACT_SCHEMA_VERSION).toBe(2);
+    const old = parseArtifact({ ...structuredClone(valid), schema_version: 1 });
+    expect(old.schema_version).toBe(1);
+    expect(old.runtime.release).toBeUndefined();
+    expect(old.runtime.scheduled).toBeUndefined();
+    const current = parseArtifact({ ...structuredClone(valid), runtime: { ...valid.runtime, release: ['./migrate'], scheduled: { cron: { schedule: '*/5 * * * *', command: 'python3 job.py' } } } });
+    expect(current.runtime.scheduled).toEqual({ cron: { schedule: '*/5 * * * *', command: 'python3 job.py' } });
+    const file = path.join(dir, 'v1.json');
+    await writeFile(file, JSON.stringify({ ...valid, schema_version: 1 }));
+    expect((await loadArtifact(file)).runtime.workers).toEqual(valid.runtime.workers);
+  });
+
   it('rejects unknown schema versions with an upgrade hint', async () => {
     const file = path.join(dir, 'future.json');
     await writeFile(file, JSON.stringify({ ...valid, schema_version: 99 }));
@@ -194,6 +207,12 @@ describe('artifact refusals', () => {
     ['a command with NUL', mutated((a) => (a.runtime.workers = { web: 'python\0app.py' })), 'runtime.workers.web', 'NUL'],
     ['a command over 128 KiB', mutated((a) => (a.runtime.workers = { web: `echo ${'x'.repeat(128 * 1024)}` })), 'runtime.workers.web', 'limit'],
     ['an empty before_run command', mutated((a) => (a.runtime.before_run = ['true', ''])), 'runtime.before_run[1]', 'empty'],
+    ['an empty release command', mutated((a) => (a.runtime.release = [''])), 'runtime.release[0]', 'empty'],
+    ['a scheduled job with a bad schedule', mutated((a) => (a.runtime.scheduled = { cron: { schedule: '61 * * * *', command: 'x' } })), 'runtime.scheduled.cron.schedule', 'minute: 61'],
+    ['a scheduled job with 6 fields', mutated((a) => (a.runtime.scheduled = { cron: { schedule: '0 * * * * *', command: 'x' } })), 'runtime.scheduled.cron.schedule', '5 fields'],
+    ['a scheduled job named like a worker', mutated((a) => (a.runtime.scheduled = { web: { schedule: '* * * * *', command: 'x' } })), 'runtime.scheduled.web', 'also a worker'],
+    ['a scheduled job with a bad name', mutated((a) => (a.runtime.scheduled = { 'c;x': { schedule: '* * * * *', command: 'x' } })), 'runtime.scheduled', 'worker names'],
+    ['release in a version 1 artifact', mutated((a) => ((a.schema_version = 1), (a.runtime.release = ['x']))), 'runtime.release', 'schema_version 1'],
     ['an empty env name', mutated((a) => (a.runtime.env_vars = { '': 'x' })), 'runtime.env_vars', 'cannot be empty'],
     ['an env name with "="', mutated((a) => (a.runtime.env_vars = { 'A=B': 'x' })), 'runtime.env_vars.A=B', '"="'],
     ['an env name with NUL', mutated((a) => (a.runtime.env_vars = { 'A\0': 'x' })), 'runtime.env_vars', 'NUL'],

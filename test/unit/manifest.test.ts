@@ -84,10 +84,35 @@ describe('runtime manifest merge', () => {
     expect(both.runtime.healthcheck_timeout).toBe(9);
   });
 
-  it('defaults the health check timeout to 30 s and warns about cron entries it does not run', () => {
-    const manifest = mergeManifest({ config: config('web: x\ncron: */5 * * * * echo hi'), defaults: emptyDefaults(), workingDir: '/w' });
+  it('defaults the health check timeout to 30 s', () => {
+    const manifest = mergeManifest({ config: config('web: x'), defaults: emptyDefaults(), workingDir: '/w' });
     expect(manifest.runtime.healthcheck_timeout).toBe(30);
     expect(manifest.provenance.healthcheck_timeout?.source).toBe('default');
-    expect(manifest.warnings[0]).toMatch(/Procfile:2: cron/);
+    expect(manifest.warnings).toEqual([]);
+  });
+
+  it('carries release and scheduled jobs into the runtime, apart from workers, with their origin', () => {
+    const manifest = mergeManifest({ config: config('web: x\nrelease: ./migrate\nprerun: ./prep\ncron: */5 * * * * echo hi'), defaults: emptyDefaults(), workingDir: '/w' });
+    expect(manifest.runtime.release).toEqual(['./migrate']);
+    expect(manifest.runtime.before_run).toEqual(['./prep']);
+    expect(manifest.runtime.scheduled).toEqual({ cron: { schedule: '*/5 * * * *', command: 'echo hi' } });
+    expect(manifest.runtime.workers).toEqual({ web: 'x' });
+    expect(manifest.provenance['scheduled.cron']?.source).toBe('Procfile');
+    expect(manifest.provenance.release?.source).toBe('Procfile');
+    expect(manifest.warnings).toEqual([]);
+    const none = mergeManifest({ config: config('web: x'), defaults: emptyDefaults(), workingDir: '/w' });
+    expect(none.runtime.release).toEqual([]);
+    expect(none.runtime.scheduled).toEqual({});
+  });
+
+  it('makes a cron line without a schedule an ordinary worker, with a warning, and lets [run.workers] replace a scheduled job', () => {
+    const plain = mergeManifest({ config: config('web: x\ncron: python3 x.py'), defaults: emptyDefaults(), workingDir: '/w' });
+    expect(plain.runtime.workers).toEqual({ web: 'x', cron: 'python3 x.py' });
+    expect(plain.runtime.scheduled).toEqual({});
+    expect(plain.warnings).toEqual([expect.stringMatching(/^Procfile:2: `cron:` has no schedule/)]);
+    const replaced = mergeManifest({ config: config('web: x\ncron: * * * * * a', '[run.workers]\ncron = "b"\n'), defaults: emptyDefaults(), workingDir: '/w' });
+    expect(replaced.runtime.workers.cron).toBe('b');
+    expect(replaced.runtime.scheduled).toEqual({});
+    expect(replaced.provenance['scheduled.cron']).toBeUndefined();
   });
 });

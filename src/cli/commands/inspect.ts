@@ -19,6 +19,8 @@ export async function run(target: string, flags: { json?: boolean; explain?: boo
 
 function summary(a: Artifact): string {
   const workers = Object.entries(a.runtime.workers).map(([name, cmd]) => `  ${name}: ${cmd}`);
+  const jobs = Object.entries(a.runtime.scheduled ?? {}).map(([name, job]) => `  ${name}: ${job.schedule}  ${job.command}`);
+  const release = a.runtime.release ?? [];
   return [
     `${a.app_name} build ${a.build_id}`,
     `kind:      ${a.kind}`,
@@ -29,6 +31,8 @@ function summary(a: Artifact): string {
     `health:    ${a.runtime.healthcheck_path || '(port only)'} within ${a.runtime.healthcheck_timeout} s`,
     'workers:',
     ...workers,
+    ...(jobs.length > 0 ? ['scheduled jobs:', ...jobs] : []),
+    ...(release.length > 0 ? ['release phase:', ...release.map((command) => `  ${command}`)] : []),
     '',
   ].join('\n');
 }
