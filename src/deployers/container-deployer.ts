@@ -6,7 +6,7 @@ import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
-import { selectWorkers, type Started, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type WorkerStatus } from './deployer.js';
+import { selectWorkers, type Started, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type ReleasePhaseOptions, type WorkerStatus } from './deployer.js';
 import { containerLimits } from '../artifact/container-resources.js';
 import { decodeLogFrames, LogFrames } from './log-frames.js';
 import { waitForWorkers } from './readiness.js';
@@ -29,24 +29,31 @@ export class ContainerDeployer implements Deployer {
     await imageSearchPath(await this.connect(ctx.env), artifact.location);
   }
 
+  /** The release commands, each in a one-off container of the image, like before_run. */
+  async releasePhase(artifact: Artifact, options: ReleasePhaseOptions): Promise<void> {
+    const docker = await this.connect(options.env);
+    const imagePath = await imageSearchPath(docker, artifact.location);
+    for (const command of artifact.runtime.release ?? []) {
+      options.log.step(`release phase of release ${options.release} (one-off container): ${command}`);
+      await runOnce(docker, { kind: 'release', image: artifact.location, command, env: containerEnv(artifact, 'release', options.port, imagePath), labels: oneOffLabels(artifact, options, 'release'), workingDir: artifact.runtime.working_dir || undefined, log: options.log });
+    }
+  }
+
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const docker = await this.connect(options.env);
     const imagePath = await imageSearchPath(docker, artifact.location);
     const env = (worker: string) => containerEnv(artifact, worker, options.port, imagePath);
-    const labels = (worker: string) => ({
-      ...extraLabels(options.env),
-      [LABELS.app]: options.paths.app,
-      [LABELS.worker]: worker,
-      [LABELS.buildId]: artifact.build_id,
-      [LABELS.release]: String(options.release),
-    });
+    const labels = (worker: string) => oneOffLabels(artifact, options, worker);
     const workingDir = artifact.runtime.working_dir || undefined;
     const limits = containerLimits(artifact);
 
     for (const command of artifact.runtime.before_run) {
       options.log.step(`before_run (one-off container): ${command}`);
-      await runOnce(docker, { image: artifact.location, command, env: env('before_run'), labels: labels('before_run'), workingDir, log: options.log });
+      await runOnce(docker, { kind: 'before_run', image: artifact.location, command, env: env('before_run'), labels: labels('before_run'), workingDir, log: options.log });
     }
+    const jobs = Object.keys(artifact.runtime.scheduled ?? {});
+    // Running them would need hop3's supervisor (node) in every image: said at each deploy instead of silently dropped.
+    if (jobs.length > 0) options.log.warn(`scheduled jobs are not run by the container target yet: ${jobs.join(', ')} (use the process target, or the host's cron with \`docker exec\`)`);
 
     const web = webWorkerName(artifact);
     const started: WorkerRecord[] = [];
@@ -82,6 +89,8 @@ export class ContainerDeployer implements Deployer {
         failed: async () => {
           for (const worker of started) {
             const { State, RestartCount } = await docker.getContainer(worker.id).inspect();
+            // A non-web worker that exits 0 is finished (on-failure does not restart it): done, not failed.
+            if (!State.Running && !State.Restarting && State.ExitCode === 0 && RestartCount === 0 && worker.name !== web) continue;
             // The restart policy would hide a crash loop: one restart is already a failure.
             if (!State.Running || State.Restarting || RestartCount > 0) return `Worker ${worker.name} exited (code ${State.ExitCode})`;
           }
@@ -240,7 +249,19 @@ async function imageSearchPath(docker: DockerClient, image: string): Promise<str
   }
 }
 
+/** Labels of every container of a release: the worker (or one-off: before_run, release) it runs. */
+function oneOffLabels(artifact: Artifact, options: ReleasePhaseOptions, worker: string): Record<string, string> {
+  return {
+    ...extraLabels(options.env),
+    [LABELS.app]: options.paths.app,
+    [LABELS.worker]: worker,
+    [LABELS.buildId]: artifact.build_id,
+    [LABELS.release]: String(options.release),
+  };
+}
+
 interface OneOff {
+  kind: 'before_run' | 'release';
   image: string;
   command: string;
   env: string[];
@@ -265,12 +286,16 @@ async function runOnce(docker: DockerClient, run: OneOff): Promise<void> {
     const output = decodeLogFrames(await container.logs({ stdout: true, stderr: true, follow: false }));
     for (const line of output.split('\n').filter(Boolean)) run.log.output(line);
     if (StatusCode !== 0) {
-      throw new Hop3Error('DEPLOY_CONTAINER_BEFORE_RUN_FAILED', `before_run command \`${run.command}\` failed in a container of ${run.image} (exit code ${StatusCode}); no worker was started.`, {
-        command: run.command,
-        exitCode: StatusCode,
-        outputTail: tail(output),
-        hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
-      });
+      const details = { command: run.command, exitCode: StatusCode, outputTail: tail(output) };
+      throw run.kind === 'release'
+        ? new Hop3Error('DEPLOY_CONTAINER_RELEASE_FAILED', `release command \`${run.command}\` failed in a container of ${run.image} (exit code ${StatusCode}); the release was not started.`, {
+            ...details,
+            hint: 'Fix the command (the Procfile release line) and deploy again; the running release, if any, keeps serving.',
+          })
+        : new Hop3Error('DEPLOY_CONTAINER_BEFORE_RUN_FAILED', `before_run command \`${run.command}\` failed in a container of ${run.image} (exit code ${StatusCode}); no worker was started.`, {
+            ...details,
+            hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
+          });
     }
   } finally {
     await removeContainer(docker, container.id);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import writeFileAtomic from 'write-file-atomic';
@@ -12,6 +12,7 @@ import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases, listReleases, nextReleaseNumber, removeRelease, writeRelease, type Release, type WorkerRecord } from '../state/releases.js';
 import type { Deployer, DeployerContext, LogOptions, WorkerStatus } from './deployer.js';
+import { readTail } from './log-files.js';
 import { NginxRouter } from './nginx-router.js';
 import { claimPort, freePort, portInUse } from './port.js';
 import { releasePolicy } from './release-policy.js';
@@ -47,7 +48,7 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
   const load = request.deployers ?? deployerLoader();
   return withAppLock(paths, async () => {
     request.signal?.throwIfAborted(); // cancelled while building or waiting for the lock: leave what runs alone
-    if (Object.keys(request.artifact.runtime.workers).length === 0) {
+    if (Object.keys(request.artifact.runtime.workers).length === 0 && Object.keys(request.artifact.runtime.scheduled ?? {}).length === 0) {
       throw new Hop3Error('DEPLOY_NO_WORKERS', `${request.artifact.app_name} build ${request.artifact.build_id} defines no worker to run.`, {
         hint: 'Add a Procfile line (`web: <command>`) or `[run] start = "<command>"` in hop3.toml, then rebuild.',
       });
@@ -88,6 +89,12 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
     }
     log.warn('nginx is not installed (or HOP3_ROUTER=off): the running release stops before the new one starts, so this deploy is not zero-downtime. Install nginx (Debian: apt-get install nginx-light).');
     await writeRelease(paths, release);
+    try {
+      await releasePhase(release, deployer, paths, request); // while the running release still serves
+    } catch (error) {
+      await claim.release();
+      throw error;
+    }
     const previous = active.findLast((r) => r.status === 'live');
     for (const old of active) {
       log.step(old.status === 'live' ? `stopping the running release ${old.release} (build ${old.artifact.build_id})` : `stopping release ${old.release}, left starting by an interrupted deploy`);
@@ -145,6 +152,7 @@ async function swapBehindRouter(release: Release, { deployer, router, active, pa
   const slot = slots.find((port) => port !== live?.port)!;
   const routed: Release = { ...release, port: slot, public_port: publicPort };
   await writeRelease(paths, routed);
+  await releasePhase(routed, deployer, paths, request);
   log.step(`starting ${paths.app} release ${routed.release} (build ${routed.artifact.build_id}) with the ${deployer.name} deployer on slot port ${slot}${live ? ` while release ${live.release} serves` : ''}`);
   const started = await startRelease(routed, deployer, paths, request, async (up) => {
     // nginx serves a release's static folders from this host; `/` stays with the app (its server decides what is hidden).
@@ -194,6 +202,7 @@ async function pruneReleases(paths: AppPaths, ctx: DeployerContext, load: Deploy
   const keptBuilds = new Set([...kept].map((r) => r.artifact.build_id));
   for (const release of pruned) {
     await removeRelease(paths, release.release);
+    await rm(paths.releaseLog(release.release), { force: true });
     if (keptBuilds.has(release.artifact.build_id)) continue;
     keptBuilds.add(release.artifact.build_id); // once per build
     ctx.log.info(`pruning release ${release.release} (build ${release.artifact.build_id})`);
@@ -219,6 +228,54 @@ export async function rollbackApp(app: string, request: Omit<RunRequest, 'artifa
   }
   request.log.step(`rolling ${app} back to release ${target.release} (build ${target.artifact.build_id})`);
   return runArtifact({ ...request, app, artifact: target.artifact, target: target.deployer, rollbackOf: target.release });
+}
+
+/**
+ * Heroku's release phase, once per new release, before its workers start (and before a running release
+ * is stopped). Output goes to the deploy log and to `logs/release/<n>.log`; a failure marks the release
+ * failed and aborts the deploy.
+ */
+async function releasePhase(release: Release, deployer: Deployer, paths: AppPaths, request: RunRequest): Promise<void> {
+  const commands = release.artifact.runtime.release ?? [];
+  if (commands.length === 0) return;
+  const file = paths.releaseLog(release.release);
+  await ensureAppDirs(paths, paths.logs, path.dirname(file));
+  const handle = await open(file, 'a', PRIVATE_FILE_MODE);
+  let writes = Promise.resolve();
+  // In order, and never failing the phase: a full disk loses log lines, not the deploy.
+  const append = (text: string) => {
+    writes = writes.then(() => handle.write(text)).then(
+      () => undefined,
+      () => undefined,
+    );
+  };
+  append(`--- ${new Date().toISOString()} release phase of release ${release.release} (build ${release.artifact.build_id}): ${commands.join(' && ')}\n`);
+  const log: Logger = {
+    step: (message) => request.log.step(message),
+    info: (message) => request.log.info(message),
+    warn: (message) => request.log.warn(message),
+    output: (line) => {
+      request.log.output(line);
+      append(`${line}\n`);
+    },
+  };
+  try {
+    if (!deployer.releasePhase) {
+      throw new Hop3Error('DEPLOY_RELEASE_FAILED', `The ${deployer.name} target cannot run release commands; release ${release.release} was not started.`, {
+        hint: 'Deploy with the process or container target, or move the command to [run] before-run.',
+      });
+    }
+    await deployer.releasePhase(release.artifact, { paths, release: release.release, port: release.port, env: request.env, log, ...(request.signal ? { signal: request.signal } : {}) });
+    append(`--- release phase done\n`);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    append(`--- release phase failed: ${reason}\n`);
+    await recorder(release, paths).end('failed', reason).catch(() => {});
+    throw error;
+  } finally {
+    await writes;
+    await handle.close();
+  }
 }
 
 /** Start a recorded release's workers; on failure it is marked failed (its workers already stopped by the deployer). */
@@ -359,6 +416,15 @@ export async function appLogs(app: string, options: LogOptions, load: DeployerLo
     throw new Hop3Error('DEPLOY_NOT_RUNNING', `App ${app} is not running, so hop3 has no worker list for it.`, {
       hint: `Log files stay in ${paths.logs}; start the app with \`hop3 run ${app}\`.`,
     });
+  }
+  // The release phase's output is the app's too: shown first, and alone with --worker release.
+  const phase = (release.artifact.runtime.release ?? []).length > 0 && !release.workers.some((w) => w.name === 'release') ? paths.releaseLog(release.release) : undefined;
+  if (phase && (options.worker === undefined || options.worker === 'release')) {
+    const text = await readTail(phase, options.lines);
+    const alone = options.worker === 'release';
+    // Prefixed like the workers' lines when the deployer prefixes them (more than one worker).
+    if (text) options.write(`${alone || release.workers.length < 2 ? text : text.replace(/^/gm, 'release | ')}\n`);
+    if (alone) return;
   }
   await (await load(release.deployer)).logs(release, options);
 }

@@ -30,6 +30,13 @@ export interface DeployOptions extends DeployerContext {
   record(worker: WorkerRecord): Promise<void>;
 }
 
+/** What the release phase gets: where the release will run, and where its output goes (`log.output`). */
+export interface ReleasePhaseOptions extends DeployerContext {
+  paths: AppPaths;
+  release: number;
+  port: number;
+}
+
 /** What a successful start gives the release record. */
 export interface Started {
   url: string | null;
@@ -63,7 +70,14 @@ export interface Deployer {
    * a deployer for which nothing can be missing leaves it out.
    */
   check?(artifact: Artifact, ctx: DeployerContext): Promise<void>;
-  /** Start the artifact's workers; on failure, what was started is stopped before the error is thrown. */
+  /**
+   * Heroku's release phase: run the artifact's `runtime.release` commands to completion, in order, in
+   * the release's environment, each line to `log.output`. Called once per new release (deploy, run,
+   * rollback; not when hop3 restarts a release after a failed deploy), before any of its workers start
+   * and while the running release still serves. A failure throws; nothing of it is left running.
+   */
+  releasePhase?(artifact: Artifact, options: ReleasePhaseOptions): Promise<void>;
+  /** Start the artifact's workers and scheduled jobs; on failure, what was started is stopped before the error is thrown. */
   deploy(artifact: Artifact, options: DeployOptions): Promise<Started>;
   /** Stop every worker of that run; workers already gone are fine. */
   stop(state: RunState, ctx: DeployerContext): Promise<void>;

@@ -7,14 +7,15 @@ import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
-import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
+import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type ReleasePhaseOptions, type Started, type WorkerStatus } from './deployer.js';
 import { followFiles, LOG_KEEP, logMaxBytes, readLogTail, readTail, type FilePosition } from './log-files.js';
 import { checkGroup, findMarkedGroups, newMarker, spawnGroup, stopGroup, type GroupIdentity, type SpawnedGroup } from './process-group.js';
 import { waitForWorkers } from './readiness.js';
 import { workerEnv } from './worker-env.js';
 import { packageRoot } from '../package-root.js';
 import { releasePolicy } from './release-policy.js';
-import { WEB_WORKER_NAMES } from '../config/procfile.js';
+import { isWebWorker } from '../config/procfile.js';
+import { CRON_OPTIONS } from '../config/cron-schedule.js';
 import { prepareForUser, workerUser, type WorkerUser } from './worker-user.js';
 
 interface StartedWorker {
@@ -27,12 +28,13 @@ interface StartedWorker {
 /** How a record's `handle` says which process group hop3 started, and where its supervisor reports: private to this deployer. */
 const GroupHandleSchema = z.object({ start_ticks: z.number().int().nonnegative().optional(), marker: z.string().regex(/^[0-9a-f]{24}$/), status: z.string().optional() });
 
-/** Each worker runs under a small supervisor (restarts, log rotation) that leads its process group. */
+/** Each worker and scheduled job runs under a small supervisor (restarts or schedule, log rotation) that leads its process group. */
 const SUPERVISOR = path.join(packageRoot, 'src', 'deployers', 'worker-supervisor.mjs');
 
 /** What the supervisor writes to its status file. */
 const SupervisorStatusSchema = z.object({
-  state: z.enum(['running', 'restarting', 'failed', 'finished', 'stopped']),
+  /** scheduled: a scheduled job waiting for its next run (running while a run is under way). */
+  state: z.enum(['running', 'restarting', 'failed', 'finished', 'stopped', 'scheduled']),
   restarts: z.number().int(),
   last_exit: z.string().optional(),
   reason: z.string().optional(),
@@ -55,12 +57,16 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** The restart policy: web workers always run; others that exit 0 are finished. A crash loop ends as failed. */
-function supervisorConfig(artifact: Artifact, worker: { name: string; command: string; cwd: string; log: string; status: string }, env: NodeJS.ProcessEnv) {
+/**
+ * The restart policy: web workers always run; others that exit 0 are finished. A crash loop ends as failed.
+ * A scheduled job (`schedule`) runs its command at those times instead, and is never restarted.
+ */
+function supervisorConfig(artifact: Artifact, worker: { name: string; command: string; schedule?: string; cwd: string; log: string; status: string }, env: NodeJS.ProcessEnv) {
   const policy = releasePolicy(artifact);
   return {
     ...worker,
-    restart: WEB_WORKER_NAMES.includes(worker.name as (typeof WEB_WORKER_NAMES)[number]),
+    ...(worker.schedule !== undefined ? { cronOptions: CRON_OPTIONS } : {}),
+    restart: isWebWorker(worker.name),
     maxRestarts: policy.max_restarts,
     windowMs: policy.restart_window * 1000,
     firstBackoffMs: 500,
@@ -110,37 +116,45 @@ export class ProcessDeployer implements Deployer {
     }
   }
 
+  /** The release commands, run like before_run (same user, directory and environment), before anything of the release starts. */
+  async releasePhase(artifact: Artifact, options: ReleasePhaseOptions): Promise<void> {
+    const { cwd, user } = await this.prepare(artifact, options);
+    await this.runOneOffs('release', artifact.runtime.release ?? [], artifact, options, cwd, user);
+  }
+
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const { paths, log } = options;
-    const cwd = artifact.runtime.working_dir || artifact.location;
-    await ensureAppDirs(paths, paths.logs, paths.run, path.join(paths.run, 'workers'), paths.data, path.join(paths.data, 'tmp'));
-    const user = await workerUser(artifact, options.env);
-    if (user) await prepareForUser(user, paths, cwd, options.env);
-    else if (process.getuid?.() === 0) log.warn('workers run as root; set [run] user in hop3.toml (e.g. user = "nobody") to run them unprivileged');
-    await this.runBeforeRun(artifact, options, cwd, user);
+    const { cwd, user } = await this.prepare(artifact, options);
+    if (!user && process.getuid?.() === 0) log.warn('workers run as root; set [run] user in hop3.toml (e.g. user = "nobody") to run them unprivileged');
+    await this.runOneOffs('before_run', artifact.runtime.before_run, artifact, options, cwd, user);
 
     const started: StartedWorker[] = [];
+    // Scheduled jobs run under the same supervisor, which waits for their times instead of starting at once.
+    const entries: { name: string; command: string; schedule?: string }[] = [
+      ...Object.entries(artifact.runtime.workers).map(([name, command]) => ({ name, command })),
+      ...Object.entries(artifact.runtime.scheduled ?? {}).map(([name, job]) => ({ name, command: job.command, schedule: job.schedule })),
+    ];
     try {
-      for (const [name, command] of Object.entries(artifact.runtime.workers)) {
+      for (const { name, command, schedule } of entries) {
         const logFile = paths.log(name);
         const handle = await open(logFile, 'a', PRIVATE_FILE_MODE);
         try {
           await handle.chmod(PRIVATE_FILE_MODE); // a log an older hop3 left readable: workers may print env values
           const logOffset = (await handle.stat()).size;
-          await handle.write(`--- ${new Date().toISOString()} starting ${name} (build ${artifact.build_id})${user ? ` as ${user.name}` : ''}: ${command}\n`);
+          await handle.write(`--- ${new Date().toISOString()} ${schedule ? 'scheduling' : 'starting'} ${name} (build ${artifact.build_id})${user ? ` as ${user.name}` : ''}: ${schedule ? `${schedule} ` : ''}${command}\n`);
           const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
           const marker = newMarker();
           const statusFile = path.join(paths.run, 'workers', `${options.release}-${name}.json`);
           await rm(statusFile, { force: true }); // a restored release reuses its number: its old supervisor's last word is not this one's
           await options.record({ name, id: '', handle: { marker, status: statusFile }, log: logFile });
-          const supervisor = { ...supervisorConfig(artifact, { name, command, cwd, log: logFile, status: statusFile }, options.env), ...(user ? { uid: user.uid, gid: user.gid } : {}) };
+          const supervisor = { ...supervisorConfig(artifact, { name, command, ...(schedule ? { schedule } : {}), cwd, log: logFile, status: statusFile }, options.env), ...(user ? { uid: user.uid, gid: user.gid } : {}) };
           const group = await spawnGroup(process.execPath, [SUPERVISOR, JSON.stringify(supervisor)], { cwd, env: supervisorEnv(env), logFd: handle.fd, marker }).catch((error: unknown) => {
             throw wrapError(error, 'DEPLOY_WORKER_START_FAILED', `Cannot start worker ${name} in ${cwd}`, (error as NodeJS.ErrnoException).code === 'ENOENT' ? `The working directory ${cwd} does not exist on this host: rebuild the app here, or run an artifact built on this host.` : 'Check the working directory and /bin/sh on this host.');
           });
           const record = { name, id: String(group.pid), handle: { start_ticks: group.ticks, marker, status: statusFile }, log: logFile };
           started.push({ record, group, logOffset });
           await options.record(record);
-          log.info(`started ${name} (pid ${group.pid})`);
+          log.info(schedule ? `scheduled ${name} (${schedule}; supervisor pid ${group.pid})` : `started ${name} (pid ${group.pid})`);
         } finally {
           await handle.close();
         }
@@ -150,7 +164,9 @@ export class ProcessDeployer implements Deployer {
           for (const { record, group } of started) {
             // One restart is already a failure here: a deploy must not hide a crash loop behind the supervisor.
             const supervised = await readSupervisorStatus(record);
-            if (supervised && (supervised.restarts > 0 || supervised.state !== 'running')) return `Worker ${record.name} exited (${supervised.last_exit ?? supervised.state})`;
+            // A non-web worker that exits 0 is finished (its supervisor leaves with it): done, not failed.
+            if (supervised?.state === 'finished' && supervised.restarts === 0) continue;
+            if (supervised && (supervised.restarts > 0 || !['running', 'scheduled'].includes(supervised.state))) return `Worker ${record.name} exited (${supervised.last_exit ?? supervised.state})`;
             if (group.exit !== undefined) return `Worker ${record.name}'s supervisor exited (${group.exit.signal ?? `code ${group.exit.code}`})`;
           }
           return undefined;
@@ -213,10 +229,21 @@ export class ProcessDeployer implements Deployer {
     if (options.follow) await followFiles(files, options.write, { signal: options.signal, from });
   }
 
-  private async runBeforeRun(artifact: Artifact, options: DeployOptions, cwd: string, user: WorkerUser | undefined): Promise<void> {
-    const env = workerEnv(artifact, { base: options.env, paths: options.paths, worker: 'before_run', port: options.port });
-    for (const command of artifact.runtime.before_run) {
-      options.log.step(`before_run: ${command}`);
+  /** The app's dirs, and the user its commands run as (its dirs handed to that user). */
+  private async prepare(artifact: Artifact, options: ReleasePhaseOptions): Promise<{ cwd: string; user: WorkerUser | undefined }> {
+    const { paths } = options;
+    const cwd = artifact.runtime.working_dir || artifact.location;
+    await ensureAppDirs(paths, paths.logs, paths.run, path.join(paths.run, 'workers'), paths.data, path.join(paths.data, 'tmp'));
+    const user = await workerUser(artifact, options.env);
+    if (user) await prepareForUser(user, paths, cwd, options.env);
+    return { cwd, user };
+  }
+
+  /** Commands run to completion in order, output to the deploy log: before_run at every start, release once per new release. */
+  private async runOneOffs(kind: 'before_run' | 'release', commands: readonly string[], artifact: Artifact, options: ReleasePhaseOptions, cwd: string, user: WorkerUser | undefined): Promise<void> {
+    const env = workerEnv(artifact, { base: options.env, paths: options.paths, worker: kind, port: options.port });
+    for (const command of commands) {
+      options.log.step(`${kind === 'release' ? `release phase of release ${options.release}` : kind}: ${command}`);
       const result = await runCommand('/bin/sh', ['-c', command], {
         cwd,
         env,
@@ -225,12 +252,16 @@ export class ProcessDeployer implements Deployer {
         ...(user ? { uid: user.uid, gid: user.gid } : {}),
       });
       if (result.failed) {
-        throw new Hop3Error('DEPLOY_BEFORE_RUN_FAILED', `before_run command \`${command}\` failed (${result.reason}); no worker was started.`, {
-          command,
-          ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
-          outputTail: tail(result.all),
-          hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
-        });
+        const details = { command, ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}), outputTail: tail(result.all) };
+        throw kind === 'release'
+          ? new Hop3Error('DEPLOY_RELEASE_FAILED', `release command \`${command}\` failed (${result.reason}); release ${options.release} was not started.`, {
+              ...details,
+              hint: 'Fix the command (the Procfile release line) and deploy again; the running release, if any, keeps serving.',
+            })
+          : new Hop3Error('DEPLOY_BEFORE_RUN_FAILED', `before_run command \`${command}\` failed (${result.reason}); no worker was started.`, {
+              ...details,
+              hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
+            });
       }
     }
   }

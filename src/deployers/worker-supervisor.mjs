@@ -2,11 +2,13 @@
 // process group, so that it outlives hop3 and `hop3 stop` reaches it and the worker with one signal.
 // It runs the command, appends its output to the log (rotated by size), restarts it after a crash with
 // exponential backoff, gives up after too many crashes in a window, and keeps a status file for hop3.
-// Plain Node, no dependencies: it runs from the package as it is.
+// For a scheduled job (`schedule`), it runs the command at each time the cron schedule names instead
+// (croner, with the options hop3 reads schedules with), skipping a time while the last run goes on.
+// Plain Node: it runs from the package as it is (croner is loaded only for a scheduled job).
 import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 
-/** @type {{ command: string, cwd: string, log: string, status: string, restart: boolean, maxRestarts: number, windowMs: number, firstBackoffMs: number, maxBackoffMs: number, stableMs: number, logMaxBytes: number, logKeep: number, uid?: number, gid?: number }} */
+/** @type {{ command: string, schedule?: string, cronOptions?: object, cwd: string, log: string, status: string, restart: boolean, maxRestarts: number, windowMs: number, firstBackoffMs: number, maxBackoffMs: number, stableMs: number, logMaxBytes: number, logKeep: number, uid?: number, gid?: number }} */
 const config = JSON.parse(process.argv[2]);
 
 /** Variables hop3 moved aside (NODE_OPTIONS...) so that they steer the worker's node, not this one. */
@@ -89,8 +91,8 @@ function write(chunk) {
   if (buffer.length > 0) append(buffer);
 }
 
-function start() {
-  const startedAt = Date.now();
+/** The command, in this process group, its output to the log. */
+function spawnCommand() {
   child = spawn('/bin/sh', ['-c', config.command], {
     cwd: config.cwd,
     env: workerEnv,
@@ -100,6 +102,12 @@ function start() {
   child.stdout.on('data', write);
   child.stderr.on('data', write);
   child.once('error', (error) => write(`--- hop3 supervisor: cannot start: ${error.message}\n`));
+  return child;
+}
+
+function start() {
+  const startedAt = Date.now();
+  spawnCommand();
   status('running');
   child.once('exit', (code, signal) => {
     // What the worker left in this group (sh -c does not exec: its children outlive it) must not
@@ -157,4 +165,31 @@ for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
   });
 }
 
-start();
+/** A scheduled job: one run of the command at each time of the schedule; a time that comes while a run goes on is skipped. */
+async function schedule() {
+  const { Cron } = await import('croner');
+  let runs = 0;
+  let job;
+  const scheduled = (extra = {}) => status('scheduled', { runs, next_run: job?.nextRun()?.toISOString() ?? null, ...extra });
+  const run = () =>
+    new Promise((resolve) => {
+      runs += 1;
+      write(`--- hop3 supervisor: ${new Date().toISOString()} run ${runs}: ${config.command}\n`);
+      const started = spawnCommand();
+      status('running', { runs });
+      started.once('exit', () => killLeftovers());
+      started.once('close', (code, signal) => {
+        const how = signal ? `signal ${signal}` : `code ${code}`;
+        if (stopping) return finish('stopped', how);
+        write(`--- hop3 supervisor: run ${runs} exited (${how})\n`);
+        scheduled({ last_exit: how });
+        resolve();
+      });
+    });
+  const skipped = () => write(`--- hop3 supervisor: ${new Date().toISOString()} skipped a run: run ${runs} is still going\n`);
+  job = new Cron(config.schedule, { ...config.cronOptions, protect: skipped }, run);
+  scheduled();
+}
+
+if (config.schedule !== undefined) await schedule();
+else start();

@@ -19,6 +19,8 @@ export interface AppPaths {
   portFile: string;
   logs: string;
   log(worker: string): string;
+  /** The output of a release's release phase: `logs/release/000012.log` (a directory, so no worker log is named alike). */
+  releaseLog(release: number): string;
   /** Writable state for workers (the Nix store and images are read-only). */
   data: string;
   lock: string;
@@ -56,6 +58,7 @@ export function appPaths(app: string, env: NodeJS.ProcessEnv = process.env): App
     portFile: path.join(run, 'port'),
     logs,
     log: (worker) => path.join(logs, `${worker}.log`),
+    releaseLog: (release) => path.join(logs, 'release', `${String(release).padStart(6, '0')}.log`),
     data: path.join(root, 'data'),
     lock: path.join(root, 'lock'),
   };
