@@ -12,7 +12,7 @@ const FIXTURES = [
   ['static-site', 'dkd-static', 'static server on http://0.0.0.0', 'web'],
   ['docker-own-dockerfile', 'dkd-own', '', 'web'],
 ] as const;
-const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-cmd', 'dkd-limits', 'dkd-prerun', 'dkd-crash', 'dkd-missing'];
+const APPS = [...FIXTURES.map(([, app]) => app), 'dkd-cmd', 'dkd-limits', 'dkd-prerun', 'dkd-crash', 'dkd-missing', 'dkd-release'];
 
 describeDocker('container deployer (real daemon)', () => {
   afterAll(() => sweepTestResources(APPS));
@@ -99,6 +99,37 @@ describeDocker('container deployer (real daemon)', () => {
     expect(deploy.stderr).toMatch(/CapBnd:\s+0000000000000000/);
     expect(deploy.stderr).toMatch(/NoNewPrivs:\s+1/);
     expect(await containersOf('dkd-prerun')).toEqual([]);
+  });
+
+  it('runs the Procfile release phase in a one-off container before the workers, warns that scheduled jobs are not run, and a failing release keeps the running one', async () => {
+    await using sandbox = await Sandbox.create();
+    const dir = await sandbox.fixture('docker-own-dockerfile', 'dkd-release');
+    const procfile = (release: string) =>
+      `web: httpd -f -p "$BIND_ADDRESS:$PORT" -h /srv/site\nrelease: ${release}\ncron: * * * * * echo tick\nonce: echo "one-shot done"\n`;
+    await writeFile(path.join(dir, 'Procfile'), procfile('echo "release phase in $PWD as $PROC_TYPE"'));
+    const port = await freePort();
+    const deploy = await sandbox.hop3(['deploy', dir, '--builder', 'docker', '--port', String(port)], { env: LOCAL_IMAGES });
+    expect(deploy.exitCode, deploy.all).toBe(0);
+    expect(deploy.stderr).toContain('release phase of release 1 (one-off container)');
+    expect(deploy.stderr).toContain('release phase in /srv/site as release');
+    expect(deploy.stderr).toContain('warning: scheduled jobs are not run by the container target yet: cron');
+    await checkProbes(`http://127.0.0.1:${port}/`, 'docker-own-dockerfile');
+    // The one-shot worker exited 0: finished, and the deploy succeeded; the release's one-off container is gone.
+    const status = JSON.parse((await sandbox.hop3(['status', 'dkd-release', '--json'])).stdout);
+    expect(status.running).toBe(true);
+    expect(status.workers.map((w: { name: string; state: string }) => [w.name, w.state]).sort()).toEqual([['once', 'finished'], ['web', 'running']]);
+    expect((await sandbox.hop3(['logs', 'dkd-release', '--worker', 'release'])).stdout).toContain('release phase in /srv/site as release');
+    expect(await containersOf('dkd-release')).toHaveLength(2);
+
+    await writeFile(path.join(dir, 'Procfile'), procfile('echo "migration failed"; exit 5'));
+    const failed = await sandbox.hop3(['deploy', dir, '--builder', 'docker'], { env: LOCAL_IMAGES });
+    expect(failed.exitCode, failed.all).toBe(1);
+    expect(failed.stderr).toContain('[DEPLOY_CONTAINER_RELEASE_FAILED]');
+    expect(failed.stderr).toContain('exit code 5');
+    await checkProbes(`http://127.0.0.1:${port}/`, 'docker-own-dockerfile');
+    expect(await containersOf('dkd-release')).toHaveLength(2); // release 1's: no one-off container left behind
+    expect((await sandbox.hop3(['stop', 'dkd-release'])).exitCode).toBe(0);
+    expect(await containersOf('dkd-release')).toEqual([]);
   });
 
   // Without the router the running release is stopped before the new one starts: the check must come first.
