@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { procfileEntries } from '../../src/config/procfile-entries.js';
 import { hookLikeName, isCronName, parseProcfile, PROCFILE_NAMES, procfileWarnings } from '../../src/config/procfile.js';
 
 describe('Procfile', () => {
@@ -53,5 +54,21 @@ describe('Procfile', () => {
     expect(['predeploy', 'postdeploy', 'preflight', 'before-start'].every(hookLikeName)).toBe(true);
     expect(['prerun', 'prebuild', 'release', 'worker', 'presto'].some(hookLikeName)).toBe(true); // presto reads like a hook: a warning, never an error
     expect(['prerun', 'prebuild', 'release', 'worker'].some(hookLikeName)).toBe(false);
+  });
+
+  it('gives hop3 plan each line\'s role: release and scheduled jobs apart, cron without a schedule and hook-like names as workers', () => {
+    const procfile = parseProcfile(['web: serve', 'release: ./migrate', 'cron: */5 * * * * ./job', 'cron2: ./plain', 'predeploy: ./x', 'preflight: ./y'].join('\n'));
+    expect(procfileEntries(procfile).map(({ line, name, role }) => [line, name, role])).toEqual([
+      [1, 'web', 'web'],
+      [2, 'release', 'release'],
+      [3, 'cron', 'cron'],
+      [4, 'cron2', 'worker'],
+      [5, 'predeploy', 'worker'],
+      [6, 'preflight', 'worker'],
+    ]);
+    const notes = procfileEntries(procfile).map((entry) => entry.note);
+    expect(notes[2]).toContain('scheduled job at "*/5 * * * *"');
+    expect(notes[3]).toContain('no schedule');
+    expect(notes[5]).toContain('means nothing to hop3');
   });
 });
