@@ -117,7 +117,7 @@ describeWithRouter('releases behind the nginx router', () => {
   it('restarts a killed worker, and marks one that keeps crashing as failed', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('swap-app');
-    await writeFile(path.join(app, 'Procfile'), 'web: python3 server.py\ncrasher: sleep 2; exit 3\n');
+    await writeFile(path.join(app, 'Procfile'), 'web: python3 server.py\ncrasher: sleep 5; exit 3\n');
     await writeFile(path.join(app, 'hop3.toml'), '[run]\nmax-restarts = 2\n');
     const port = await freePort();
     const deploy = await sandbox.hop3(['deploy', app, '--port', String(port), '--quiet']);
@@ -135,7 +135,7 @@ describeWithRouter('releases behind the nginx router', () => {
     for (let i = 0; i < 100 && answer !== 'swap-app v1'; i++) answer = await body(port).catch(() => '').then(async (b) => (b === 'swap-app v1' ? b : (await sleep(100), b)));
     expect(answer).toBe('swap-app v1');
 
-    for (let i = 0; i < 200 && (await worker('crasher')).state !== 'failed'; i++) await sleep(100);
+    for (let i = 0; i < 600 && (await worker('crasher')).state !== 'failed'; i++) await sleep(100);
     expect(await worker('crasher')).toMatchObject({ running: false, state: 'failed', restarts: 2 });
     const text = await sandbox.hop3(['status', 'swap-app']);
     expect(text.stdout).toMatch(/crasher\s+down \d+ failed \(2 restarts\)/);
