@@ -4,6 +4,7 @@ import { checkArtifactTarget, parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, t
 import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
 import { loadAppConfig } from '../src/config/app-config.js';
 import { notActedOnWarning } from '../src/config/app-settings.js';
+import { staticfileWarning } from '../src/config/staticfile.js';
 import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { redactor, type Redactor } from '../src/log/redactor.js';
@@ -56,8 +57,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const config = await loadAppConfig(sourceDir);
   const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(sourceDir);
   const paths = appPaths(appName, request.env);
-  const unacted = notActedOnWarning(config.settings);
-  if (unacted) request.log.warn(unacted);
+  for (const unacted of [notActedOnWarning(config.settings), staticfileWarning(config.staticfile)]) if (unacted) request.log.warn(unacted);
   // The source is digested while the plan loads the builder and detects the toolchain: together, they cost the longest one.
   const listing = listSourceTree(sourceDir, config.settings.build.ignore);
   const digest = listing.then((entries) => digestSourceTree(sourceDir, entries));
@@ -134,6 +134,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
         adaptWorker: (name, command) => toolchain.adaptWorker?.(name, command, { appRoot: output.workingDir }),
       });
       for (const warning of manifest.warnings) log.warn(warning);
+      const toolchainFacts = (await toolchain.artifactMetadata?.(config)) ?? {};
       const artifact = parseArtifact(
         {
           schema_version: ARTIFACT_SCHEMA_VERSION,
@@ -146,6 +147,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
           build_id: output.buildId,
           metadata: {
             ...output.metadata,
+            ...toolchainFacts,
             build_key: key,
             source_dir: sourceDir,
             source_digest: `sha256:${sourceDigest}`,

@@ -6,7 +6,7 @@ import { python } from './python.js';
 import { staticSite } from './static.js';
 import type { Toolchain } from './toolchain.js';
 
-/** Detection order: a Procfile `static:` line wins, then language manifests, then a bare site, then any Procfile or hop3.toml workers. */
+/** Detection order: a Procfile `static:` line or a Staticfile wins, then language manifests, then a bare site, then any Procfile or hop3.toml workers. */
 export const TOOLCHAINS: readonly Toolchain[] = [python, node, staticSite, generic];
 
 export interface Detection {
@@ -30,13 +30,15 @@ export async function detectToolchain(config: AppConfig): Promise<Detection> {
     return { toolchain, reason: `[build] toolchain = "${named}" in ${file}`, declined: [] };
   }
   if (config.procfile?.parsed.staticDir) return { toolchain: staticSite, reason: `${config.procfile.file} has a static: line`, declined: [] };
+  // A Staticfile says what the app is as plainly (Cloud Foundry, Nixpacks), even beside a package.json.
+  if (config.staticfile) return { toolchain: staticSite, reason: `${config.staticfile.file} found`, declined: [] };
   const declined: string[] = [];
   for (const toolchain of TOOLCHAINS) {
     const reason = await toolchain.detect(config);
     if (reason) return { toolchain, reason, declined };
     declined.push(`${toolchain.name}: not detected`);
   }
-  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no requirements.txt, pyproject.toml, package.json, index.html, Procfile, [run] start in hop3.toml, Dockerfile, flake.nix, hop3.nix or default.nix.`, {
+  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no requirements.txt, pyproject.toml, package.json, Staticfile, index.html, Procfile, [run] start in hop3.toml, Dockerfile, flake.nix, hop3.nix or default.nix.`, {
     hint: 'Add a Procfile (`web: <command>`) or `[run] start` to hop3.toml, or set `[build] toolchain` in hop3.toml.',
   });
 }

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // hop3's built-in static file server: copied into static builds so they run with nothing but node.
-// Usage: node static-server.mjs <prefix=dir>... (or a single <dir> served at /). Listens on $BIND_ADDRESS:$PORT.
+// Usage: node static-server.mjs [--auth-file=<htpasswd>] [--index-fallback] <prefix=dir>... (or a single <dir>
+// served at /). Listens on $BIND_ADDRESS:$PORT.
 // Rules: GET and HEAD only; never a dotfile (any path segment starting with "."), hop3's config
 // (HIDDEN_NAMES anywhere, a hop3/ folder at a served root), nor a file whose real path leaves its root.
-import { constants } from 'node:fs';
+// --auth-file: every request needs HTTP basic auth against those `user:hash` lines (Staticfile.auth).
+// --index-fallback: a path that matches no file serves its mount's index.html (single-page apps).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { constants, readFileSync } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -18,18 +22,149 @@ const TYPES = {
   '.woff2': 'font/woff2', '.woff': 'font/woff', '.webmanifest': 'application/manifest+json',
 };
 /** Config and hop3's own files: never served, at any depth (keep in sync with HIDDEN in static.ts). */
-const HIDDEN_NAMES = new Set(['hop3.toml', 'hop3.nix', 'Procfile', 'BUILD_ARTIFACT.json', 'static-server.mjs']);
+const HIDDEN_NAMES = new Set(['hop3.toml', 'hop3.nix', 'Procfile', 'BUILD_ARTIFACT.json', 'static-server.mjs', 'Staticfile', 'Staticfile.auth']);
 /** hop3 reads an app's config from hop3/ at its root. */
 const HIDDEN_ROOT_DIRS = new Set(['hop3']);
 const MAX_URL_LENGTH = 4096;
 const ASSET_MAX_AGE = 3600;
 
-const mounts = process.argv.slice(2).map((arg) => {
+const options = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
+const authFile = options.find((arg) => arg.startsWith('--auth-file='))?.slice('--auth-file='.length);
+const indexFallback = options.includes('--index-fallback');
+const mounts = process.argv.slice(2).filter((arg) => !arg.startsWith('--')).map((arg) => {
   const eq = arg.indexOf('=');
   const [prefix, dir] = eq > 0 && arg.startsWith('/') ? [arg.slice(0, eq), arg.slice(eq + 1)] : ['/', arg];
   return { prefix: prefix.split('/').filter(Boolean), dir: path.resolve(dir) };
 }).sort((a, b) => b.prefix.length - a.prefix.length);
 if (mounts.length === 0) mounts.push({ prefix: [], dir: process.cwd() });
+
+// ---- basic auth (htpasswd) ----
+
+const CRYPT64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const digest = (algorithm, ...parts) => { const hash = createHash(algorithm); for (const part of parts) hash.update(part); return hash.digest(); };
+
+/** crypt(3)'s base-64: `count` characters of the 24-bit value `a b c`, low bits first. */
+function crypt64(a, b, c, count) {
+  let value = (a << 16) | (b << 8) | c;
+  let out = '';
+  for (let i = 0; i < count; i++, value >>= 6) out += CRYPT64[value & 0x3f];
+  return out;
+}
+
+/** MD5-crypt, as Apache's apr1 (`$apr1$`) and glibc's `$1$`: 1000 rounds of MD5 (Poul-Henning Kamp's algorithm). */
+function md5Crypt(password, magic, saltText) {
+  const salt = Buffer.from(saltText.slice(0, 8));
+  const alternate = digest('md5', password, salt, password);
+  const first = createHash('md5').update(password).update(magic).update(salt);
+  for (let left = password.length; left > 0; left -= 16) first.update(alternate.subarray(0, Math.min(left, 16)));
+  for (let bits = password.length; bits > 0; bits >>= 1) first.update(bits & 1 ? Buffer.alloc(1) : password.subarray(0, 1));
+  let result = first.digest();
+  for (let round = 0; round < 1000; round++) {
+    const next = createHash('md5').update(round & 1 ? password : result);
+    if (round % 3) next.update(salt);
+    if (round % 7) next.update(password);
+    result = next.update(round & 1 ? result : password).digest();
+  }
+  const r = result;
+  const encoded = crypt64(r[0], r[6], r[12], 4) + crypt64(r[1], r[7], r[13], 4) + crypt64(r[2], r[8], r[14], 4) + crypt64(r[3], r[9], r[15], 4) + crypt64(r[4], r[10], r[5], 4) + crypt64(0, 0, r[11], 2);
+  return `${magic}${saltText.slice(0, 8)}$${encoded}`;
+}
+
+/** Byte order of SHA-crypt's encoding (Drepper's spec): triples of the digest, then the bytes left over. */
+const SHA_CRYPT = {
+  5: { algorithm: 'sha256', order: [[0, 10, 20], [21, 1, 11], [12, 22, 2], [3, 13, 23], [24, 4, 14], [15, 25, 5], [6, 16, 26], [27, 7, 17], [18, 28, 8], [9, 19, 29]], last: (r) => crypt64(0, r[31], r[30], 3) },
+  6: { algorithm: 'sha512', order: [[0, 21, 42], [22, 43, 1], [44, 2, 23], [3, 24, 45], [25, 46, 4], [47, 5, 26], [6, 27, 48], [28, 49, 7], [50, 8, 29], [9, 30, 51], [31, 52, 10], [53, 11, 32], [12, 33, 54], [34, 55, 13], [56, 14, 35], [15, 36, 57], [37, 58, 16], [59, 17, 38], [18, 39, 60], [40, 61, 19], [62, 20, 41]], last: (r) => crypt64(0, 0, r[63], 2) },
+};
+
+/** `len` bytes of `block` repeated. */
+const repeatTo = (block, len) => Buffer.concat(Array.from({ length: Math.ceil(len / block.length) || 0 }, () => block)).subarray(0, len);
+
+/** SHA-256/512-crypt (`$5$`, `$6$`), as glibc, mkpasswd and `openssl passwd -5/-6` write them. */
+function shaCrypt(password, stored) {
+  const match = /^\$([56])\$(?:rounds=(\d+)\$)?([^$]{0,16})/.exec(stored);
+  if (!match) return undefined;
+  const { algorithm, order, last } = SHA_CRYPT[match[1]];
+  const rounds = match[2] === undefined ? 5000 : Math.min(Math.max(Number(match[2]), 1000), 999_999_999);
+  const salt = Buffer.from(match[3]);
+  const size = algorithm === 'sha256' ? 32 : 64;
+  const alternate = digest(algorithm, password, salt, password);
+  const first = createHash(algorithm).update(password).update(salt).update(repeatTo(alternate, password.length));
+  for (let bits = password.length; bits > 0; bits >>= 1) first.update(bits & 1 ? alternate : password);
+  let result = first.digest();
+  const p = repeatTo(digest(algorithm, ...Array(password.length).fill(password)), password.length);
+  const s = repeatTo(digest(algorithm, ...Array(16 + result[0]).fill(salt)), salt.length);
+  for (let round = 0; round < rounds; round++) {
+    const next = createHash(algorithm).update(round & 1 ? p : result);
+    if (round % 3) next.update(s);
+    if (round % 7) next.update(p);
+    result = next.update(round & 1 ? result : p).digest();
+  }
+  if (result.length !== size) return undefined;
+  const encoded = order.map(([a, b, c]) => crypt64(result[a], result[b], result[c], 4)).join('') + last(result);
+  return `$${match[1]}$${match[2] === undefined ? '' : `rounds=${rounds}$`}${match[3]}$${encoded}`;
+}
+
+/** What `password` hashes to in the format (and with the salt) of `stored`; undefined for a format it does not know. */
+function hashLike(stored, password) {
+  if (stored.startsWith('{SHA}')) return `{SHA}${digest('sha1', password).toString('base64')}`;
+  if (stored.startsWith('{SSHA}')) {
+    const salt = Buffer.from(stored.slice(6), 'base64').subarray(20);
+    return `{SSHA}${Buffer.concat([digest('sha1', password, salt), salt]).toString('base64')}`;
+  }
+  const md5 = /^(\$apr1\$|\$1\$)([^$]*)\$/.exec(stored);
+  if (md5) return md5Crypt(password, md5[1], md5[2]);
+  return shaCrypt(password, stored);
+}
+
+const sameText = (a, b) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** user -> hash from htpasswd lines; read once at start (a build is immutable), so a missing file stops the server. */
+function readUsers(file) {
+  const users = new Map();
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    console.error(`static server: cannot read the auth file: ${error.message}; not serving the site without it`);
+    process.exit(1);
+  }
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    const colon = line.indexOf(':');
+    if (line === '' || line.startsWith('#') || colon <= 0) continue;
+    const hash = line.slice(colon + 1);
+    if (hashLike(hash, Buffer.from('')) === undefined) console.error(`static server: ${file}: the hash of user ${JSON.stringify(line.slice(0, colon))} is in a format this server does not know; that user cannot sign in`);
+    users.set(line.slice(0, colon), hash);
+  }
+  return users;
+}
+
+const users = authFile === undefined ? undefined : readUsers(authFile);
+/** Authorization headers already verified: the crypt formats cost milliseconds each, a page loads dozens of files. */
+const verified = new Set();
+const MAX_VERIFIED = 1000;
+/** Compared against for an unknown user, so that the answer takes as long as for a known one. */
+const DECOY = '$apr1$hop3hop3$2uZ5Lu9m0f.d5Yu5xB2.y0';
+
+/** The request carries the basic-auth credentials of a user of the auth file. */
+function authorized(req) {
+  const header = req.headers.authorization ?? '';
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!match) return false;
+  const key = digest('sha256', header).toString('hex');
+  if (verified.has(key)) return true;
+  const credentials = Buffer.from(match[1], 'base64');
+  const colon = credentials.indexOf(':');
+  if (colon < 0) return false;
+  const user = credentials.subarray(0, colon).toString('utf8');
+  const password = credentials.subarray(colon + 1);
+  const stored = users.get(user);
+  const computed = hashLike(stored ?? DECOY, password);
+  if (stored === undefined || computed === undefined || !sameText(computed, stored)) return false;
+  if (verified.size >= MAX_VERIFIED) verified.clear();
+  verified.add(key);
+  return true;
+}
 
 class HttpError extends Error {
   constructor(status) {
@@ -97,6 +232,13 @@ async function openFile(segments) {
   return undefined;
 }
 
+/** With --index-fallback, the index.html at the root of the mount a missing path falls in; never for a hidden path. */
+async function fallbackFile(segments) {
+  const mount = mounts.find((m) => m.prefix.every((p, i) => segments[i] === p));
+  if (!mount || isHidden(segments.slice(mount.prefix.length))) return undefined;
+  return openFile([...mount.prefix, 'index.html']);
+}
+
 /** Nix sets every store file's mtime to 1: there, a file is told apart by its inode and has no usable date. */
 const hasDate = (info) => info.mtimeMs >= 2000;
 
@@ -133,14 +275,16 @@ function rangeOf(req, etag, info) {
 }
 
 function sendStatus(res, status, headers = {}) {
-  const body = status === 404 ? 'not found\n' : status === 400 ? 'bad request\n' : '';
+  const body = status === 404 ? 'not found\n' : status === 400 ? 'bad request\n' : status === 401 ? 'authentication required\n' : '';
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 async function respond(req, res) {
+  if (users && !authorized(req)) return sendStatus(res, 401, { 'www-authenticate': 'Basic realm="Restricted", charset="UTF-8"' });
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, { allow: 'GET, HEAD' });
-  const found = await openFile(segmentsOf(req.url ?? ''));
+  const segments = segmentsOf(req.url ?? '');
+  const found = (await openFile(segments)) ?? (indexFallback ? await fallbackFile(segments) : undefined);
   if (!found) return sendStatus(res, 404);
   const { handle: file, info } = found;
   let streaming = false;

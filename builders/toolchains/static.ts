@@ -1,6 +1,8 @@
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppConfig } from '../../src/config/app-config.js';
+import { checkHtpasswd, STATICFILE_AUTH } from '../../src/config/staticfile.js';
+import { Hop3Error } from '../../src/errors.js';
 import { packageRoot } from '../../src/package-root.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { exists } from './fs-utils.js';
@@ -15,7 +17,7 @@ export const STATIC_SERVER_IN_APP = '.hop3/static-server.mjs';
 /** Folders a site is usually built into, in the order hop3 looks for one with an index.html to serve by default. */
 export const PUBLIC_DIRS = ['public', 'dist', 'build', '_site', 'out'] as const;
 /** What the server never serves, for the build log (the rules live in static-server.mjs). */
-export const STATIC_HIDDEN = 'dotfiles, hop3.toml, hop3.nix, Procfile, BUILD_ARTIFACT.json, static-server.mjs, a hop3/ folder at the root';
+export const STATIC_HIDDEN = 'dotfiles, hop3.toml, hop3.nix, Procfile, Staticfile, Staticfile.auth, BUILD_ARTIFACT.json, static-server.mjs, a hop3/ folder at the root';
 
 export interface StaticPlan {
   /** URL prefix -> folder, relative to the app root. */
@@ -26,7 +28,8 @@ export interface StaticPlan {
 
 /**
  * What the server serves, from (highest first) [static], [run].static, Procfile `static:`, [build] static-dir,
- * the first of PUBLIC_DIRS holding an index.html, else the app root.
+ * a Staticfile (its `root:`, else the app root, as Cloud Foundry), the first of PUBLIC_DIRS holding an index.html,
+ * else the app root.
  */
 export async function staticPlan(config: AppConfig): Promise<StaticPlan> {
   const { file, static: declared, build } = config.settings;
@@ -34,9 +37,40 @@ export async function staticPlan(config: AppConfig): Promise<StaticPlan> {
   const procfileDir = config.procfile?.parsed.staticDir;
   if (procfileDir) return { mounts: { '/': procfileDir }, reason: `static: in ${config.procfile!.file}` };
   if (build.staticDir) return { mounts: { '/': build.staticDir }, reason: `[build] static-dir in ${file}` };
+  if (config.staticfile) {
+    const { file: staticfile, parsed } = config.staticfile;
+    return { mounts: { '/': parsed.root ?? '.' }, reason: parsed.root ? `root: ${parsed.root} in ${staticfile}` : `${staticfile} without root:` };
+  }
   const found = await publicDir(config.dir);
   if (found) return { mounts: { '/': found }, reason: `${found}/index.html found` };
   return { mounts: { '/': '.' }, reason: `no ${PUBLIC_DIRS.join(', ')} folder with an index.html` };
+}
+
+/** What the server enforces beyond serving files; the router must then leave every path to it. */
+export interface StaticRules {
+  /** Staticfile.auth at the app root (relative to it): basic auth on every request. */
+  authFile?: string;
+  /** Staticfile `index_fallback: true`: unknown paths serve index.html. */
+  indexFallback: boolean;
+}
+
+/** The rules for this app; a Staticfile.auth the server could not use (no user, an unknown hash) is refused here, at build. */
+export async function staticRules(config: AppConfig): Promise<StaticRules> {
+  const rules: StaticRules = { indexFallback: config.staticfile?.parsed.indexFallback ?? false };
+  const text = await readFile(path.join(config.dir, STATICFILE_AUTH), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new Hop3Error('CONFIG_UNREADABLE', `Cannot read ${path.join(config.dir, STATICFILE_AUTH)}: ${error.message}`, { file: STATICFILE_AUTH, cause: error, hint: 'Check the file permissions.' });
+  });
+  if (text !== undefined) {
+    checkHtpasswd(text);
+    rules.authFile = STATICFILE_AUTH;
+  }
+  return rules;
+}
+
+/** Names of the rules, for the build log and the artifact's metadata.static_rules. */
+export function ruleNames(rules: StaticRules): string[] {
+  return [...(rules.authFile ? [`basic-auth (${rules.authFile})`] : []), ...(rules.indexFallback ? ['index-fallback'] : [])];
 }
 
 async function publicDir(dir: string): Promise<string | undefined> {
@@ -55,6 +89,7 @@ export const staticSite: Toolchain = {
 
   async detect(config) {
     if (config.procfile?.parsed.staticDir) return `${config.procfile.file} has a static: line`;
+    if (config.staticfile) return `${config.staticfile.file} found`;
     const { staticDir } = config.settings.build;
     if (staticDir) return `[build] static-dir = ${staticDir}`;
     if (await exists(config.dir, 'index.html')) return 'index.html found';
@@ -64,19 +99,31 @@ export const staticSite: Toolchain = {
   },
 
   async describe(config) {
-    const { mounts, reason } = await staticPlan(config);
+    const [{ mounts, reason }, rules] = await Promise.all([staticPlan(config), staticRules(config)]);
     const served = Object.entries(mounts).map(([prefix, dir]) => `${folderName(dir)} at ${prefix}`).join(', ');
-    return `static: serving ${served} (${reason}); never served: ${STATIC_HIDDEN}`;
+    const applied = ruleNames(rules);
+    return `static: serving ${served} (${reason})${applied.length > 0 ? `; with ${applied.join(', ')}, the router leaves every path to the server` : ''}; never served: ${STATIC_HIDDEN}`;
   },
 
   async defaults(config, { appRoot }) {
     const defaults = emptyDefaults();
-    const mounts = Object.entries((await staticPlan(config)).mounts).map(([prefix, dir]) => [prefix, path.posix.resolve(appRoot, dir)] as const);
+    const [plan, rules] = await Promise.all([staticPlan(config), staticRules(config)]);
+    const mounts = Object.entries(plan.mounts).map(([prefix, dir]) => [prefix, path.posix.resolve(appRoot, dir)] as const);
     defaults.static_paths = Object.fromEntries(mounts);
-    const args = mounts.map(([prefix, dir]) => shellQuote(`${prefix}=${dir}`)).join(' ');
-    defaults.workers.web = `node ${shellQuote(path.posix.join(appRoot, STATIC_SERVER_IN_APP))} ${args}`;
-    defaults.healthcheck_path = '/';
+    const args = [
+      ...(rules.authFile ? [`--auth-file=${path.posix.join(appRoot, rules.authFile)}`] : []),
+      ...(rules.indexFallback ? ['--index-fallback'] : []),
+      ...mounts.map(([prefix, dir]) => `${prefix}=${dir}`),
+    ];
+    defaults.workers.web = `node ${shellQuote(path.posix.join(appRoot, STATIC_SERVER_IN_APP))} ${args.map(shellQuote).join(' ')}`;
+    // Behind basic auth `/` answers 401: the readiness rule without a path (below 500) then applies.
+    if (!rules.authFile) defaults.healthcheck_path = '/';
     return defaults;
+  },
+
+  async artifactMetadata(config) {
+    const names = ruleNames(await staticRules(config));
+    return names.length > 0 ? { static_rules: names } : {};
   },
 
   async installLocal(ctx) {

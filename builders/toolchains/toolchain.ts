@@ -125,6 +125,11 @@ export interface Toolchain {
   nixVendor?(ctx: NixVendorContext): Promise<void>;
   /** The generated Dockerfile for this language (the docker builder's fallback when the app has no Dockerfile). */
   dockerfile?(config: AppConfig): Promise<DockerfilePlan>;
+  /**
+   * Facts the run side needs that are no runtime field, recorded in the artifact's metadata with every builder
+   * (static: `static_rules`, the auth and fallback its server applies, which the router must not bypass).
+   */
+  artifactMetadata?(config: AppConfig): Promise<Record<string, unknown>>;
 }
 
 /** A template from hop3's `docker/` folder; its variables are build args (BASE_IMAGE, BUILD_IMAGE). */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Hop3Error } from '../errors.js';
 import { defaultSettings, parseAppSettings, type AppSettings } from './app-settings.js';
 import { parseProcfile, type Procfile } from './procfile.js';
+import { parseStaticfile, STATICFILE, type Staticfile } from './staticfile.js';
 
 export interface ConfigFile<T> {
   /** Path relative to the app dir, as the user would write it. */
@@ -14,6 +15,8 @@ export interface ConfigFile<T> {
 export interface AppConfig {
   dir: string;
   procfile?: ConfigFile<Procfile>;
+  /** A Staticfile at the app root makes the app a static site (Cloud Foundry, Nixpacks). */
+  staticfile?: ConfigFile<Staticfile>;
   settings: AppSettings;
 }
 
@@ -21,10 +24,11 @@ export interface AppConfig {
 const candidates = (name: string) => [path.join('hop3', name), name];
 
 export async function loadAppConfig(dir: string): Promise<AppConfig> {
-  const [procfile, toml] = await Promise.all([readFirst(dir, candidates('Procfile')), readFirst(dir, candidates('hop3.toml'))]);
+  const [procfile, toml, staticfile] = await Promise.all([readFirst(dir, candidates('Procfile')), readFirst(dir, candidates('hop3.toml')), readFirst(dir, [STATICFILE])]);
   return {
     dir,
     ...(procfile ? { procfile: { file: procfile.file, parsed: parseProcfile(procfile.text, procfile.file) } } : {}),
+    ...(staticfile ? { staticfile: { file: staticfile.file, parsed: parseStaticfile(staticfile.text, staticfile.file) } } : {}),
     settings: toml ? parseAppSettings(toml.text, toml.file) : defaultSettings(),
   };
 }

@@ -155,8 +155,7 @@ async function swapBehindRouter(release: Release, { deployer, router, active, pa
   await releasePhase(routed, deployer, paths, request);
   log.step(`starting ${paths.app} release ${routed.release} (build ${routed.artifact.build_id}) with the ${deployer.name} deployer on slot port ${slot}${live ? ` while release ${live.release} serves` : ''}`);
   const started = await startRelease(routed, deployer, paths, request, async (up) => {
-    // nginx serves a release's static folders from this host; `/` stays with the app (its server decides what is hidden).
-    const staticPaths = locationKind(up.artifact.location) === 'image' ? {} : Object.fromEntries(Object.entries(up.artifact.runtime.static_paths).filter(([prefix]) => prefix !== '/'));
+    const staticPaths = routedStatic(up.artifact);
     await router.route({ app: paths.app, publicPort, port: slot, staticPaths });
     return `http://127.0.0.1:${publicPort}/`;
   });
@@ -169,6 +168,17 @@ async function swapBehindRouter(release: Release, { deployer, router, active, pa
   }
   await pruneReleases(paths, request, load);
   return started;
+}
+
+/**
+ * The static folders nginx serves itself, from this host: never `/` (the app's server decides what is hidden),
+ * none in an image, and none when the app's server applies rules nginx would bypass (metadata.static_rules:
+ * Staticfile basic auth, index fallback); every path then goes to the app.
+ */
+function routedStatic(artifact: Artifact): Record<string, string> {
+  const rules = artifact.metadata.static_rules;
+  if (locationKind(artifact.location) === 'image' || (Array.isArray(rules) && rules.length > 0)) return {};
+  return Object.fromEntries(Object.entries(artifact.runtime.static_paths).filter(([prefix]) => prefix !== '/'));
 }
 
 /** The app's two internal ports; a slot whose port another program took (and no release of ours uses) gets a new one. */

@@ -47,6 +47,8 @@ describe('hop3 static server', () => {
       '.git/config': '[core]\n',
       'hop3/hop3.toml': '[run]\n',
       'BUILD_ARTIFACT.json': '{}\n',
+      Staticfile: 'root: .\n',
+      'Staticfile.auth': 'alice:{SHA}MU9iT6p7K3XOiuZY4WELppBoqyw=\n',
     };
     for (const ext of ['css', 'js', 'mjs', 'json', 'svg', 'png', 'jpg', 'gif', 'webp', 'ico', 'txt', 'wasm', 'woff2', 'map', 'xml', 'pdf']) files[`t.${ext}`] = 'x';
     for (const [file, text] of Object.entries(files)) await writeFile(path.join(app, file), text);
@@ -149,7 +151,7 @@ describe('hop3 static server', () => {
 
   it.each([
     '/hop3.toml', '/Procfile', '/.env', '/%2eenv', '/about/.env', '/.git/config', '/.git/', '/hop3/hop3.toml', '/hop3/', '/hop3',
-    '/BUILD_ARTIFACT.json', '/.hop3/static-server.mjs', '/link-config.txt', '/link-dotenv.txt',
+    '/BUILD_ARTIFACT.json', '/.hop3/static-server.mjs', '/link-config.txt', '/link-dotenv.txt', '/Staticfile', '/Staticfile.auth',
   ])('hides the config file or dotfile %s (404, for GET and HEAD)', async (target) => {
     const response = await raw(target);
     expect(response.status).toBe(404);
