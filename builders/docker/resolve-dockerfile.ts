@@ -33,7 +33,8 @@ export interface ResolvedDockerfile {
  * The Dockerfile to build with: the app's own (`[docker] dockerfile`, else `Dockerfile` at the root),
  * or the toolchain's template from `docker/`. Base image: --base-image > `[docker] base-image` >
  * HOP3_DOCKER_BASE_IMAGE > the toolchain's default; the build stage's image: `[docker] build-image` >
- * HOP3_DOCKER_BUILD_IMAGE > the base image.
+ * HOP3_DOCKER_BUILD_IMAGE > the base image, or for a toolchain with a build image of its own (Go),
+ * `[docker] build-image` > its variable > its default.
  */
 export async function resolveDockerfile(ctx: PlanContext, entries: readonly SourceEntry[]): Promise<ResolvedDockerfile> {
   const docker = ctx.config.settings.docker;
@@ -72,7 +73,9 @@ export async function resolveDockerfile(ctx: PlanContext, entries: readonly Sour
   const template = `${plan.template}.Dockerfile`;
   const text = await readFile(path.join(TEMPLATES_DIR, template), 'utf8');
   const base = chosenBase ?? plan.defaultBaseImage;
-  const buildArgs = { ...userArgs, BASE_IMAGE: base, BUILD_IMAGE: chosenBuild ?? base };
+  const build = plan.buildImage ? docker.buildImage || ctx.env[plan.buildImage.env] || plan.buildImage.default : chosenBuild ?? base;
+  const passed = Object.fromEntries((plan.passEnv ?? []).flatMap((name) => (ctx.env[name] ? [[name, ctx.env[name]]] : [])));
+  const buildArgs = { ...plan.buildArgs, ...passed, ...userArgs, BASE_IMAGE: base, BUILD_IMAGE: build };
   const extras: ExtraFile[] = [
     // The daemon reads the Dockerfile, then removes the files .dockerignore lists among the Dockerfile and
     // .dockerignore itself: `COPY . /app` then sees neither. The app's own .dockerignore was applied already.

@@ -19,7 +19,7 @@ export interface GeneratedExpression {
 export async function generateNixExpression(toolchain: Toolchain, config: AppConfig, appName: string): Promise<GeneratedExpression> {
   if (!toolchain.nixExpression) {
     throw new Hop3Error('BUILD_NIX_NO_TEMPLATE', `hop3 has no Nix template for the ${toolchain.name} toolchain.`, {
-      hint: 'Add a flake.nix or default.nix to the app, or use another builder.',
+      hint: 'Add a flake.nix or default.nix to the app (hop3 builds it as it is), or build with --builder local or --builder docker.',
     });
   }
   const { template, variables } = await toolchain.nixExpression(config);

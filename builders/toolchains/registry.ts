@@ -1,13 +1,17 @@
 import type { AppConfig } from '../../src/config/app-config.js';
 import { Hop3Error } from '../../src/errors.js';
 import { generic } from './generic.js';
+import { go } from './go.js';
 import { node } from './node.js';
 import { python } from './python.js';
 import { staticSite } from './static.js';
 import type { Toolchain } from './toolchain.js';
 
-/** Detection order: a Procfile `static:` line or a Staticfile wins, then language manifests, then a bare site, then any Procfile or hop3.toml workers. */
-export const TOOLCHAINS: readonly Toolchain[] = [python, node, staticSite, generic];
+/**
+ * Detection order: a Procfile `static:` line or a Staticfile wins, then language manifests (go.mod first: a Go
+ * server with front-end assets has a package.json too), then a bare site, then any Procfile or hop3.toml workers.
+ */
+export const TOOLCHAINS: readonly Toolchain[] = [go, python, node, staticSite, generic];
 
 export interface Detection {
   toolchain: Toolchain;
@@ -38,7 +42,7 @@ export async function detectToolchain(config: AppConfig): Promise<Detection> {
     if (reason) return { toolchain, reason, declined };
     declined.push(`${toolchain.name}: not detected`);
   }
-  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no requirements.txt, pyproject.toml, package.json, Staticfile, index.html, Procfile, [run] start in hop3.toml, Dockerfile, flake.nix, hop3.nix or default.nix.`, {
+  throw new Hop3Error('BUILD_NO_TOOLCHAIN', `Cannot tell how to build ${config.dir}: no go.mod, requirements.txt, pyproject.toml, package.json, Staticfile, index.html, Procfile, [run] start in hop3.toml, Dockerfile, flake.nix, hop3.nix or default.nix.`, {
     hint: 'Add a Procfile (`web: <command>`) or `[run] start` to hop3.toml, or set `[build] toolchain` in hop3.toml.',
   });
 }

@@ -140,6 +140,15 @@ export interface DockerfilePlan {
   defaultBaseImage: string;
   /** Files of hop3 the image needs: path in the build context -> file on this host. */
   extraFiles?: Record<string, string>;
+  /**
+   * A build stage that needs an image of its own (a compiler): HOP3_DOCKER_BUILD_IMAGE, a general build
+   * image, does not apply; `[docker] build-image` > the variable `env` > `default`.
+   */
+  buildImage?: { default: string; env: string };
+  /** Template build args the toolchain computes from the source (`[docker] build-args` win). */
+  buildArgs?: Record<string, string>;
+  /** Variables of the user's environment passed as build args when set (e.g. GOPROXY); `[docker] build-args` win. */
+  passEnv?: readonly string[];
 }
 
 /** Runtime defaults for a generated Nix expression: the app lives in `$out/app`. */

@@ -35,6 +35,7 @@ const HOST_TOOLS: Record<string, (env: NodeJS.ProcessEnv) => Promise<Check>> = {
       'Install pip 22.3 or newer for python3 (Debian: apt-get install python3-pip).',
       env,
     ),
+  go: (env) => tool('go', 'go', ['version'], 'Install Go (Debian: apt-get install golang-go) to build Go apps locally.', env),
 };
 
 /** Checks of these host tools, in order; a tool hop3 has no check for is looked for with `<name> --version`. */

@@ -4,8 +4,8 @@ import { DockerBuilder } from '../../builders/docker/docker-builder.js';
 import { NixBuilder } from '../../builders/nix/nix-builder.js';
 import { NginxRouter } from '../../src/deployers/nginx-router.js';
 
-/** What a suite may need from this machine beyond node: the engines, the router, a private pid namespace for signal tests, root for fault tests. */
-export type Engine = 'docker' | 'nix' | 'nginx' | 'unshare' | 'root';
+/** What a suite may need from this machine beyond node: the engines, the router, Go, a private pid namespace for signal tests, root for fault tests. */
+export type Engine = 'docker' | 'nix' | 'nginx' | 'go' | 'unshare' | 'root';
 
 /** CI sets HOP3_REQUIRE_ENGINES=1: a missing engine then fails its suites instead of skipping them. */
 export const enginesRequired = process.env.HOP3_REQUIRE_ENGINES === '1';
@@ -26,6 +26,12 @@ const PROBES: Record<Engine, () => Promise<EngineAvailability>> = {
     return router
       ? { usable: true, detail: `nginx ${router.version}` }
       : { usable: false, detail: process.env.HOP3_ROUTER === 'off' ? 'HOP3_ROUTER=off' : 'nginx is not installed', hint: 'Install nginx (Debian: apt-get install nginx-light).' };
+  },
+  async go() {
+    const run = await execa('go', ['version'], { reject: false, all: true });
+    return run.exitCode === 0
+      ? { usable: true, detail: run.stdout.trim() }
+      : { usable: false, detail: `go version fails: ${run.all?.trim() || run.shortMessage}`, hint: 'Install Go (Debian: apt-get install golang-go; scripts/setup-engines.sh does).' };
   },
   async unshare() {
     const run = await execa('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { reject: false, all: true });
