@@ -3,6 +3,7 @@
 #
 #   hop3/base-runtime:bookworm  debootstrap minbase + python3 + python3-venv + nodejs
 #   hop3/base-build:bookworm    base-runtime + npm (no compiler)
+#   hop3/base-go:bookworm       base-runtime + golang-go (no C compiler: Go builds with CGO_ENABLED=0)
 #   hop3/base-busybox:latest    FROM scratch + static busybox and its applet symlinks
 #
 # Existing images are reused. Images are imported through the Engine API
@@ -26,6 +27,7 @@ SUITE=bookworm
 RUNTIME_IMAGE=hop3/base-runtime:bookworm
 BUILD_IMAGE=hop3/base-build:bookworm
 BUSYBOX_IMAGE=hop3/base-busybox:latest
+GO_IMAGE=hop3/base-go:bookworm
 DEB_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 BB_PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -40,7 +42,7 @@ need() { # name:tag -> true when it must be built
 }
 
 if [ "${1:-}" = "--check" ]; then
-  for img in "$RUNTIME_IMAGE" "$BUILD_IMAGE" "$BUSYBOX_IMAGE"; do
+  for img in "$RUNTIME_IMAGE" "$BUILD_IMAGE" "$GO_IMAGE" "$BUSYBOX_IMAGE"; do
     need "$img" && exit 1
   done
   exit 0
@@ -191,6 +193,30 @@ if need "$RUNTIME_IMAGE" || need "$BUILD_IMAGE"; then
     step "importing $BUILD_IMAGE"
     tar_rootfs "$ROOTFS" | import_tar "$BUILD_IMAGE" "${DEB_CHANGES[@]}"
   fi
+fi
+
+# ---------------------------------------------------------------------------
+# Go build image: a `docker build` from base-runtime (apt works inside containers), through the Engine API
+# ---------------------------------------------------------------------------
+if need "$GO_IMAGE"; then
+  step "building $GO_IMAGE from $RUNTIME_IMAGE + golang-go (log: /tmp/hop3-base-go.log)"
+  [ -n "$WORK" ] || WORK="$(as_root mktemp -d /var/tmp/hop3-base-images.XXXXXX)"
+  GO_CTX="$WORK/go-context"
+  as_root mkdir -p "$GO_CTX"
+  # --no-install-recommends leaves out gcc/g++: the image builds pure-Go binaries (hop3's go template sets CGO_ENABLED=0).
+  as_root tee "$GO_CTX/Dockerfile" >/dev/null <<DOCKERFILE
+FROM $RUNTIME_IMAGE
+RUN apt-get update -q \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends golang-go ca-certificates \\
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \\
+ && CGO_ENABLED=0 go version
+DOCKERFILE
+  out="$(as_root tar -C "$GO_CTX" -c Dockerfile | as_root curl -sS --unix-socket "$DOCKER_SOCK" -X POST \
+    -H 'Content-Type: application/x-tar' --data-binary @- "$API/build?t=$(urlencode "$GO_IMAGE")&rm=1&forcerm=1")" \
+    || die "build of $GO_IMAGE failed: $out"
+  printf '%s\n' "$out" > /tmp/hop3-base-go.log
+  case "$out" in *'"errorDetail"'*) tail -n 20 /tmp/hop3-base-go.log >&2; die "build of $GO_IMAGE failed (log: /tmp/hop3-base-go.log)" ;; esac
+  image_exists "$GO_IMAGE" || die "build of $GO_IMAGE did not produce the image (log: /tmp/hop3-base-go.log)"
 fi
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent engine setup for hop3 tests (Debian bookworm).
 #
-#   * installs docker.io, nix-bin, debootstrap, busybox-static, nginx-light, wrk when missing
+#   * installs docker.io, nix-bin, debootstrap, busybox-static, nginx-light, wrk, golang-go when missing
 #   * makes sure /etc/nix/nix.conf has `sandbox = false` and
 #     `experimental-features = nix-command flakes`, and that nix-build works
 #   * starts dockerd in the background when the Engine API does not answer
@@ -61,6 +61,8 @@ missing_packages() {
   # the router for zero-downtime swaps (hop3 runs its own nginx master; no system service) and the load generator
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || pkgs+=(nginx-light)
   command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)
+  # Go apps with the local builder (the docker builder uses hop3/base-go, built by docker/base-images.sh)
+  command -v go >/dev/null 2>&1 || pkgs+=(golang-go)
   echo "${pkgs[*]:-}"
 }
 

@@ -9,7 +9,7 @@ export const docker = createDockerClient(process.env);
 export const describeDocker = await engineGate('docker');
 
 /** hop3's local base images (docker/base-images.sh): no registry is needed to build the fixtures. */
-export const LOCAL_IMAGES = { HOP3_DOCKER_BASE_IMAGE: 'hop3/base-runtime:bookworm', HOP3_DOCKER_BUILD_IMAGE: 'hop3/base-build:bookworm' };
+export const LOCAL_IMAGES = { HOP3_DOCKER_BASE_IMAGE: 'hop3/base-runtime:bookworm', HOP3_DOCKER_BUILD_IMAGE: 'hop3/base-build:bookworm', HOP3_DOCKER_GO_BUILD_IMAGE: 'hop3/base-go:bookworm' };
 
 /** Run a command in a throwaway container of the image; returns its exit code and output. */
 export async function runInImage(image: string, command: string, user?: string): Promise<{ code: number; output: string }> {
