@@ -151,6 +151,12 @@ export const go: Toolchain = {
     });
   },
 
+  async planSteps(config, env) {
+    const [plan, vendored] = await Promise.all([goPlan(config), exists(config.dir, path.join('vendor', 'modules.txt'))]);
+    const goenv = goEnv(env);
+    return [{ run: `go ${goBuildArgs(plan, vendored, goenv, '.').join(' ')}`, because: `${plan.reason}; CGO_ENABLED=${goenv.CGO_ENABLED}${vendored ? '; vendored modules' : ''}`, needs: ['go'] }];
+  },
+
   // No Nix template: buildGoModule needs a vendorHash hop3 cannot know offline. The nix builder says so (BUILD_NIX_NO_TEMPLATE).
 
   async dockerfile(config) {

@@ -4,6 +4,7 @@ import type { PlanStep } from '../../builders/toolchains/toolchain.js';
 import type { RuntimeConfig } from '../artifact/schema.js';
 import { loadAppConfig } from '../config/app-config.js';
 import { notActedOnWarning } from '../config/app-settings.js';
+import { staticfileWarning } from '../config/staticfile.js';
 import { declaredKeys, type DeclaredKey } from '../config/declared-keys.js';
 import { procfileEntries, type ProcfileEntry } from '../config/procfile-entries.js';
 import { mergeManifest, type Provenance } from '../manifest/merge-manifest.js';
@@ -28,7 +29,7 @@ export interface AppPlan {
   app: string;
   source_dir: string;
   /** The config files read, relative to the app dir; null when absent. */
-  files: { procfile: string | null; hop3_toml: string | null };
+  files: { procfile: string | null; hop3_toml: string | null; staticfile: string | null };
   /** `detail`: what the toolchain chose from the source (the folder a static site serves), when it says. */
   toolchain: { name: string; reason: string; declined: string[]; detail: string | null };
   /** `chosen_by`: `--builder`, `hop3.toml: [build] builder` (or `[app] builder`), or `default builder`. */
@@ -70,12 +71,12 @@ export async function planApp(request: PlanRequest): Promise<AppPlan> {
     hostChecks(planned.builder.name, () => planned.builder.available(), steps, request.env),
   ]);
   const manifest = mergeManifest({ config, defaults, workingDir: appRoot, adaptWorker: (name, command) => toolchain.adaptWorker?.(name, command, { appRoot }) });
-  const unacted = notActedOnWarning(config.settings);
+  const unacted = [notActedOnWarning(config.settings), staticfileWarning(config.staticfile)].filter((warning) => warning !== undefined);
   return {
     plan_version: PLAN_VERSION,
     app: appName,
     source_dir: sourceDir,
-    files: { procfile: config.procfile?.file ?? null, hop3_toml: file ?? null },
+    files: { procfile: config.procfile?.file ?? null, hop3_toml: file ?? null, staticfile: config.staticfile?.file ?? null },
     toolchain: { name: toolchain.name, reason, declined, detail: detail ?? null },
     builder: { name: planned.choice.name, chosen_by: planned.choice.where },
     steps,
@@ -83,7 +84,7 @@ export async function planApp(request: PlanRequest): Promise<AppPlan> {
     provenance: manifest.provenance,
     procfile: config.procfile ? procfileEntries(config.procfile.parsed) : [],
     hop3_toml: keys,
-    warnings: [...(unacted ? [unacted] : []), ...planned.plan.warnings, ...manifest.warnings, ...(runtimeFromBuild ? [`the runtime above leaves out what only the build tells: ${runtimeFromBuild}`] : [])],
+    warnings: [...unacted, ...planned.plan.warnings, ...manifest.warnings, ...(runtimeFromBuild ? [`the runtime above leaves out what only the build tells: ${runtimeFromBuild}`] : [])],
     host,
     missing: host.filter((check) => !check.usable).map((check) => check.name),
   };

@@ -56,6 +56,11 @@ describe('go toolchain', () => {
     expect(await goPlan(config)).toMatchObject({ packages: ['./cmd/server'], binaries: ['bin/server'], web: 'bin/server' });
     expect((await go.defaults(config, { appRoot: '/app' })).workers).toEqual({ web: '/app/bin/server' });
     expect(await go.describe!(config)).toContain('with the vendored modules');
+    expect(await go.planSteps!(config, { HOME: root })).toEqual([
+      { run: 'go build -buildvcs=false -mod=vendor -o bin/server ./cmd/server', because: 'main package in cmd/server/; CGO_ENABLED=0; vendored modules', needs: ['go'] },
+    ]);
+    // The user's GOFLAGS choose their own -mod (and VCS stamping); CGO_ENABLED is theirs too.
+    expect((await go.planSteps!(config, { HOME: root, GOFLAGS: '-mod=mod -buildvcs=true', CGO_ENABLED: '1' }))[0]).toMatchObject({ run: 'go build -o bin/server ./cmd/server', because: expect.stringContaining('CGO_ENABLED=1') });
   });
 
   it('with several cmd/ main packages, builds them all and needs the app to name its web worker', async () => {
@@ -65,6 +70,7 @@ describe('go toolchain', () => {
     const named = await app({ ...files, Procfile: 'web: api --listen\nworker: worker\n' });
     expect(await goPlan(named)).toMatchObject({ packages: ['./cmd/api', './cmd/worker'], binaries: ['bin/api', 'bin/worker'] });
     expect((await go.defaults(named, { appRoot: '/app' })).workers).toEqual({});
+    expect((await go.planSteps!(named, {}))[0]!.run).toBe('go build -buildvcs=false -o bin/ ./cmd/api ./cmd/worker');
   });
 
   it('refuses a module without a main package (BUILD_GO_NO_MAIN)', async () => {

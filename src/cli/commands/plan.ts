@@ -27,7 +27,7 @@ export async function run(dir: string, flags: PlanFlags): Promise<number> {
 /** The plan as text: the build's opening summary, then the manifest as `inspect --explain` shows it, config, warnings, host. */
 function text(plan: AppPlan): string {
   const indent = (lines: readonly string[]) => lines.map((line) => `  ${line}`);
-  const files = [plan.files.procfile, plan.files.hop3_toml].filter((file) => file !== null);
+  const files = [plan.files.procfile, plan.files.hop3_toml, plan.files.staticfile].filter((file) => file !== null);
   const lines = [
     `plan for ${plan.app} (${plan.source_dir}): nothing is built or fetched`,
     `files      ${files.join(', ') || 'no Procfile or hop3.toml'}`,
