@@ -1,5 +1,5 @@
-# hop3's generated Dockerfile for static sites, served by hop3's static server (.hop3/static-server.mjs,
-# added to the build context by hop3). BASE_IMAGE needs node; nothing is installed, so one stage.
+# hop3's generated Dockerfile for static sites, served by hop3's static server (.hop3/static-server.mjs and
+# .hop3/bcrypt.mjs, added to the build context by hop3). BASE_IMAGE needs node; nothing is installed, so one stage.
 ARG BASE_IMAGE=node:20-slim
 
 FROM ${BASE_IMAGE}

@@ -8,7 +8,7 @@
     name = "source";
     filter = path: _type: !(builtins.elem (baseNameOf path) [ ".git" ".hop3" "node_modules" "result" "hop3.nix" "BUILD_ARTIFACT.json" ]);
   }
-  # hop3 puts its static server (static-server.mjs) here.
+  # hop3 puts its static server (static-server.mjs) and bcryptjs (bcrypt.mjs, for Staticfile.auth) here.
 , vendor ? null
 }:
 let
@@ -23,6 +23,7 @@ pkgs.runCommand name { nativeBuildInputs = [ pkgs.nodejs ]; } ''
   chmod -R u+w $out/app
   mkdir -p $out/app/.hop3
   cp ${vendor}/static-server.mjs $out/app/.hop3/static-server.mjs
+  cp ${vendor}/bcrypt.mjs $out/app/.hop3/bcrypt.mjs
   ln -s ${pkgs.nodejs}/bin/node $out/bin/node
   sed "s|/@out@|$out|g" > $out/hop3/runtime.json <<'HOP3_RUNTIME'
   ${builtins.toJSON runtime}

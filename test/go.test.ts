@@ -40,7 +40,8 @@ describeWithGo('Go apps with the local builder and the process deployer', () => 
     const port = await freePort();
     const deploy = await sandbox.hop3(['deploy', app, '--port', String(port)], { env: { GOFLAGS: '-tags=hop3tag' } });
     expect(deploy.exitCode, deploy.all).toBe(0);
-    expect(deploy.stderr).toContain('toolchain: go.mod found');
+    expect(deploy.stderr).toContain('toolchain  go (go.mod found)');
+    expect(deploy.stderr).toContain('go build -buildvcs=false -o bin/app .  (main package at the module root; CGO_ENABLED=0)');
     expect(deploy.stderr).toContain('go: building . -> bin/app (main package at the module root)');
     expect(deploy.stderr).toMatch(/building bin\/app with go version go1\.\d+.* \(CGO_ENABLED=0\)/);
     await checkProbes(`http://127.0.0.1:${port}/`, 'go-web');

@@ -10,6 +10,7 @@ const describeWithRouter = await engineGate('nginx');
 const ALICE = { authorization: `Basic ${Buffer.from('alice:wonderland').toString('base64')}` };
 const BOB = { authorization: `Basic ${Buffer.from('bob:builder').toString('base64')}` };
 const CAROL = { authorization: `Basic ${Buffer.from('carol:carol-pass').toString('base64')}` };
+const DAVE = { authorization: `Basic ${Buffer.from('dave:dave-pass').toString('base64')}` };
 const WRONG = { authorization: `Basic ${Buffer.from('alice:wonderlant').toString('base64')}` };
 
 describeWithRouter('a Staticfile app deployed behind the nginx router', () => {
@@ -19,18 +20,21 @@ describeWithRouter('a Staticfile app deployed behind the nginx router', () => {
     const port = await freePort();
     const deploy = await sandbox.hop3(['deploy', app, '--port', String(port)]);
     expect(deploy.exitCode, deploy.all).toBe(0);
-    expect(deploy.stderr).toContain('toolchain: Staticfile found');
+    expect(deploy.stderr).toContain('toolchain  static (Staticfile found)');
     expect(deploy.stderr).toContain('serving public/ at / (root: public in Staticfile); with basic-auth (Staticfile.auth), index-fallback');
     const base = `http://127.0.0.1:${port}`;
     await checkProbes(`${base}/`, 'staticfile-spa');
 
     const get = (target: string, headers: Record<string, string> = {}) => fetch(`${base}${target}`, { headers });
-    for (const user of [ALICE, BOB, CAROL]) expect(await (await get('/', user)).text()).toContain('hello from staticfile-spa');
+    for (const user of [ALICE, BOB, CAROL, DAVE]) expect(await (await get('/', user)).text()).toContain('hello from staticfile-spa');
     const route = await get('/users/42/edit', ALICE);
     expect(route.status).toBe(200);
     expect(await route.text()).toContain('hello from staticfile-spa');
     expect(await (await get('/assets/app.js', ALICE)).text()).toContain('client router');
     expect((await get('/', WRONG)).status).toBe(401);
+    // bcrypt is verified by the bcryptjs copy the build put beside the server, not by anything of hop3's tree.
+    const artifactRoot = JSON.parse((await sandbox.hop3(['inspect', 'staticfile-spa', '--json'])).stdout).runtime.working_dir;
+    expect((await readFile(path.join(artifactRoot, '.hop3', 'bcrypt.mjs'), 'utf8')).length).toBeGreaterThan(1000);
     expect((await get('/../Staticfile.auth', ALICE)).status).not.toBe(200);
 
     const artifact = JSON.parse((await sandbox.hop3(['inspect', 'staticfile-spa', '--json'])).stdout);

@@ -4,7 +4,8 @@
 // served at /). Listens on $BIND_ADDRESS:$PORT.
 // Rules: GET and HEAD only; never a dotfile (any path segment starting with "."), hop3's config
 // (HIDDEN_NAMES anywhere, a hop3/ folder at a served root), nor a file whose real path leaves its root.
-// --auth-file: every request needs HTTP basic auth against those `user:hash` lines (Staticfile.auth).
+// --auth-file: every request needs HTTP basic auth against those `user:hash` lines (Staticfile.auth): apr1 and
+// $1$ MD5-crypt, $5$/$6$ SHA-crypt, {SHA}, {SSHA} with node's crypto; bcrypt with bcryptjs copied beside the server.
 // --index-fallback: a path that matches no file serves its mount's index.html (single-page apps).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
@@ -117,6 +118,26 @@ function hashLike(stored, password) {
 }
 
 const sameText = (a, b) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
+
+/** bcryptjs, copied beside the server by the build (in hop3's own tree, its node_modules); undefined when neither loads. */
+async function loadBcrypt() {
+  for (const specifier of [new URL('./bcrypt.mjs', import.meta.url).href, 'bcryptjs']) {
+    try {
+      return (await import(specifier)).default;
+    } catch {
+      // try the next place
+    }
+  }
+  return undefined;
+}
+
+/** `password` (bytes) against one htpasswd hash; false for a format this server cannot verify. */
+async function passwordMatches(stored, password) {
+  if (BCRYPT.test(stored)) return bcrypt !== undefined && (await bcrypt.compare(password.toString('utf8'), stored));
+  const computed = hashLike(stored, password);
+  return computed !== undefined && sameText(computed, stored);
+}
 
 /** user -> hash from htpasswd lines; read once at start (a build is immutable), so a missing file stops the server. */
 function readUsers(file) {
@@ -133,13 +154,16 @@ function readUsers(file) {
     const colon = line.indexOf(':');
     if (line === '' || line.startsWith('#') || colon <= 0) continue;
     const hash = line.slice(colon + 1);
-    if (hashLike(hash, Buffer.from('')) === undefined) console.error(`static server: ${file}: the hash of user ${JSON.stringify(line.slice(0, colon))} is in a format this server does not know; that user cannot sign in`);
+    if (!BCRYPT.test(hash) && hashLike(hash, Buffer.from('')) === undefined) console.error(`static server: ${file}: the hash of user ${JSON.stringify(line.slice(0, colon))} is in a format this server does not know; that user cannot sign in`);
     users.set(line.slice(0, colon), hash);
   }
   return users;
 }
 
 const users = authFile === undefined ? undefined : readUsers(authFile);
+// bcrypt is the one format node's crypto cannot verify: loaded only when a user has such a hash.
+const bcrypt = users && [...users.values()].some((hash) => BCRYPT.test(hash)) ? await loadBcrypt() : undefined;
+if (users && bcrypt === undefined && [...users.values()].some((hash) => BCRYPT.test(hash))) console.error(`static server: ${authFile}: bcryptjs is not beside the server; users with a bcrypt hash cannot sign in`);
 /** Authorization headers already verified: the crypt formats cost milliseconds each, a page loads dozens of files. */
 const verified = new Set();
 const MAX_VERIFIED = 1000;
@@ -147,7 +171,7 @@ const MAX_VERIFIED = 1000;
 const DECOY = '$apr1$hop3hop3$2uZ5Lu9m0f.d5Yu5xB2.y0';
 
 /** The request carries the basic-auth credentials of a user of the auth file. */
-function authorized(req) {
+async function authorized(req) {
   const header = req.headers.authorization ?? '';
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!match) return false;
@@ -159,8 +183,8 @@ function authorized(req) {
   const user = credentials.subarray(0, colon).toString('utf8');
   const password = credentials.subarray(colon + 1);
   const stored = users.get(user);
-  const computed = hashLike(stored ?? DECOY, password);
-  if (stored === undefined || computed === undefined || !sameText(computed, stored)) return false;
+  const matches = await passwordMatches(stored ?? DECOY, password);
+  if (stored === undefined || !matches) return false;
   if (verified.size >= MAX_VERIFIED) verified.clear();
   verified.add(key);
   return true;
@@ -281,7 +305,7 @@ function sendStatus(res, status, headers = {}) {
 }
 
 async function respond(req, res) {
-  if (users && !authorized(req)) return sendStatus(res, 401, { 'www-authenticate': 'Basic realm="Restricted", charset="UTF-8"' });
+  if (users && !(await authorized(req))) return sendStatus(res, 401, { 'www-authenticate': 'Basic realm="Restricted", charset="UTF-8"' });
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendStatus(res, 405, { allow: 'GET, HEAD' });
   const segments = segmentsOf(req.url ?? '');
   const found = (await openFile(segments)) ?? (indexFallback ? await fallbackFile(segments) : undefined);

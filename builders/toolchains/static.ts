@@ -1,4 +1,5 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { checkHtpasswd, STATICFILE_AUTH } from '../../src/config/staticfile.js';
@@ -13,6 +14,13 @@ import { NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
 export const STATIC_SERVER_SCRIPT = path.join(packageRoot, 'builders', 'toolchains', 'static-server.mjs');
 /** Where static builds carry their copy of the server, relative to the app root. */
 export const STATIC_SERVER_IN_APP = '.hop3/static-server.mjs';
+/** bcryptjs (one dependency-free ES module), beside the server: it verifies Staticfile.auth's bcrypt lines (htpasswd -B). */
+export const BCRYPT_IN_APP = '.hop3/bcrypt.mjs';
+
+/** The ES module file of bcryptjs, wherever npm put it (its package exports only `.`, whose require form is the UMD build). */
+export function bcryptScript(): string {
+  return path.join(path.dirname(createRequire(import.meta.url).resolve('bcryptjs')), '..', 'index.js');
+}
 
 /** Folders a site is usually built into, in the order hop3 looks for one with an index.html to serve by default. */
 export const PUBLIC_DIRS = ['public', 'dist', 'build', '_site', 'out'] as const;
@@ -129,10 +137,11 @@ export const staticSite: Toolchain = {
   async installLocal(ctx) {
     await mkdir(path.join(ctx.appRoot, '.hop3'), { recursive: true });
     await copyFile(STATIC_SERVER_SCRIPT, path.join(ctx.appRoot, STATIC_SERVER_IN_APP));
+    await copyFile(bcryptScript(), path.join(ctx.appRoot, BCRYPT_IN_APP));
   },
 
   async planSteps() {
-    return [{ run: `copy hop3's static server into ${STATIC_SERVER_IN_APP}`, because: 'it serves the site, with node only' }];
+    return [{ run: `copy hop3's static server into ${STATIC_SERVER_IN_APP} (and bcryptjs into ${BCRYPT_IN_APP})`, because: 'it serves the site, with node only' }];
   },
 
   async nixExpression(config) {
@@ -141,9 +150,10 @@ export const staticSite: Toolchain = {
 
   async nixVendor(ctx) {
     await copyFile(STATIC_SERVER_SCRIPT, path.join(ctx.vendorDir, 'static-server.mjs'));
+    await copyFile(bcryptScript(), path.join(ctx.vendorDir, 'bcrypt.mjs'));
   },
 
   async dockerfile() {
-    return { template: 'static', defaultBaseImage: 'node:20-slim', extraFiles: { [STATIC_SERVER_IN_APP]: STATIC_SERVER_SCRIPT } };
+    return { template: 'static', defaultBaseImage: 'node:20-slim', extraFiles: { [STATIC_SERVER_IN_APP]: STATIC_SERVER_SCRIPT, [BCRYPT_IN_APP]: bcryptScript() } };
   },
 };

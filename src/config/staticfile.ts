@@ -74,6 +74,7 @@ export const HTPASSWD_FORMATS: readonly { name: string; pattern: RegExp }[] = [
   { name: 'SHA-512-crypt ($6$)', pattern: /^\$6\$(?:rounds=\d+\$)?[^$]{0,16}\$[./0-9A-Za-z]{86}$/ },
   { name: '{SHA} (htpasswd -s)', pattern: /^\{SHA\}[A-Za-z0-9+/]{27}=$/ },
   { name: '{SSHA}', pattern: /^\{SSHA\}[A-Za-z0-9+/]{28,}={0,2}$/ },
+  { name: 'bcrypt (htpasswd -B)', pattern: /^\$2[aby]\$(?:0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/ },
 ];
 
 /**
@@ -96,7 +97,7 @@ export function checkHtpasswd(text: string, file = STATICFILE_AUTH): { users: st
       });
     }
     if (!HTPASSWD_FORMATS.some((format) => format.pattern.test(hash))) {
-      const kind = /^\$2[aby]\$/.test(hash) ? 'a bcrypt hash (htpasswd -B)' : /^[./0-9A-Za-z]{13}$/.test(hash) ? 'a DES crypt hash (htpasswd -d)' : 'not a hash format hop3 knows (or a plain password)';
+      const kind = /^[./0-9A-Za-z]{13}$/.test(hash) ? 'a DES crypt hash (htpasswd -d)' : 'not a hash format hop3 knows (or a plain password)';
       throw new Hop3Error('CONFIG_STATICFILE_AUTH_INVALID', `${where}: the hash of user ${JSON.stringify(user)} is ${kind}; hop3's static server verifies ${HTPASSWD_FORMATS.map((f) => f.name).join(', ')}.`, {
         file,
         hint: `Hash the password again in one of those, e.g. \`htpasswd -m ${file} ${user}\` or \`openssl passwd -apr1\`.`,

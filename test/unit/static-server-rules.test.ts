@@ -7,7 +7,7 @@ import { freePort, ROOT } from '../helpers/sandbox.js';
 
 const SERVER = path.join(ROOT, 'builders', 'toolchains', 'static-server.mjs');
 
-/** [user, password, hash]: hashes written by `openssl passwd` (-apr1, -1, -5, -6) and glibc's crypt (rounds=), {SHA}/{SSHA} by hand. */
+/** [user, password, hash]: written by `openssl passwd` (-apr1, -1, -5, -6), libxcrypt's crypt (rounds=, bcrypt), {SHA}/{SSHA} by hand. */
 const USERS = [
   ['apr1', 'apr1 pass', '$apr1$r31uDfRh$NqQgIRXy/NoMIk2gGiOy/0'],
   ['md5crypt', 'md5 pass', '$1$Kq3xB7$fv.dngl4Hio/MHUpAfj7s0'],
@@ -18,6 +18,9 @@ const USERS = [
   ['sha1', 'sha1 pass', '{SHA}/HL0E2fe0k86oFqfSf2+njzD3+o='],
   ['ssha', 'ssha pass', '{SSHA}kHv92tAG3eMWbqKgw9VbcYNve9wBAnNhbHQ='],
   ['utf8', 'pässwörd: with colon and a long tail of characters', '$apr1$u7f8$v5LmUywORUeK8z5AX50j50'],
+  ['bcrypt2b', 'bcrypt pass', '$2b$05$Xq9ZsWc1mLpR4tVb8nKe0upF0lf8MFs2vykhp1MqLNR92wLpVJGKC'],
+  ['bcrypt2y', 'bcrypt y pass', '$2y$06$Hg3TkPq8vLm2NsWc5ZrA7eHpTNuJJoOKvITVxPYmMy3Ft6EH/i8Va'],
+  ['bcrypt2a', 'bcrypt a pass', '$2a$04$Mn7BvCx2ZaSd4FgHj6KlPeFr0Q5LBGSzcQrKTfWer1tWp8d9Ude22'],
 ] as const;
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -112,6 +115,7 @@ describe('hop3 static server: Staticfile.auth and index_fallback', () => {
     ['the password of another user', basic('apr1', 'sha1 pass')],
     ['an empty password', basic('sha512crypt', '')],
     ['an unknown user', basic('mallory', 'apr1 pass')],
+    ['a wrong bcrypt password', basic('bcrypt2y', 'bcrypt pass')],
     ['a user whose hash is in no known format', basic('plain', 'secret')],
     ['the hash itself as password', basic('sha1', '{SHA}/HL0E2fe0k86oFqfSf2+njzD3+o=')],
     ['no colon in the credentials', `Basic ${Buffer.from('apr1').toString('base64')}`],
