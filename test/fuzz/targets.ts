@@ -12,6 +12,7 @@ import { loadAppConfig } from '../../src/config/app-config.js';
 import { buildHooks } from '../../src/config/build-hooks.js';
 import { parseAppSettings, type AppSettings } from '../../src/config/app-settings.js';
 import { parseProcfile, type Procfile } from '../../src/config/procfile.js';
+import { checkHtpasswd, parseStaticfile } from '../../src/config/staticfile.js';
 import { appStatus } from '../../src/deployers/deploy-app.js';
 import { targetFor } from '../../src/deployers/registry.js';
 import { workerEnv } from '../../src/deployers/worker-env.js';
@@ -258,6 +259,42 @@ export const procfileTarget: FuzzTarget<string> = {
     // Every `name: command` line it accepted is recorded under its name.
     const named = input.split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith('#')).map((line) => line.slice(0, line.indexOf(':')).trim());
     return lostKeys(named.filter((name) => !Object.hasOwn(procfile!.lines, name)), outcome);
+  },
+};
+
+// ---------------------------------------------------------------- Staticfile and Staticfile.auth
+
+const staticfileLine = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(fc.constantFrom('root', 'index_fallback', 'pushstate', 'gzip', 'status_codes', '__proto__', 'a b', ''), fc.constantFrom(':', ': ', ' : ', ''), fc.oneof(fc.constantFrom('dist', '"public"', "'./site/'", '../up', '/abs', 'true', 'enabled', 'maybe', '', '  # c'), text)).map(([key, sep, value]) => `${key}${sep}${value}`) },
+  { weight: 1, arbitrary: fc.constantFrom('', '# comment', '---', '  404: /404.html', ':', 'root') },
+  { weight: 1, arbitrary: text },
+);
+const htpasswdHash = fc.oneof(
+  fc.constantFrom('$apr1$r31uDfRh$NqQgIRXy/NoMIk2gGiOy/0', '{SHA}/HL0E2fe0k86oFqfSf2+njzD3+o=', '$2y$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a', '$6$rounds=1500$salt$', 'abJnggxhB/yWI', 'plain', ''),
+  text,
+);
+const htpasswdLine = fc.oneof({ weight: 4, arbitrary: fc.tuple(fc.oneof(fc.constantFrom('alice', '', 'a:b'), text), htpasswdHash).map(([user, hash]) => `${user}:${hash}`) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('', '# c', ':'), text) });
+
+/** A Staticfile and a Staticfile.auth as a user could write them, junk lines now and then. */
+export const staticfileTarget: FuzzTarget<{ staticfile: string; auth: string }> = {
+  name: 'staticfile',
+  description: 'parseStaticfile and checkHtpasswd on Staticfile-ish and htpasswd-ish text',
+  arbitrary: fc.record({ staticfile: fc.array(staticfileLine, { maxLength: 6 }).map((lines) => lines.join('\n')), auth: fc.array(htpasswdLine, { maxLength: 4 }).map((lines) => lines.join('\n')) }),
+  async check({ staticfile, auth }) {
+    const parsed = await outcomeOf(
+      () => {
+        const result = parseStaticfile(staticfile);
+        // A root it accepts is a folder inside the app.
+        if (result.root !== undefined && (result.root.startsWith('/') || result.root === '..' || result.root.startsWith('../'))) throw new FuzzFailure(`root outside the app: ${result.root}`);
+      },
+      () => ({ file: 'Staticfile', message: /^Staticfile:\d+: / }),
+    );
+    const checked = await outcomeOf(
+      () => checkHtpasswd(auth),
+      // Lines may hold a password: the message names the line and user, never the rest of it.
+      () => ({ file: 'Staticfile.auth', message: /^Staticfile\.auth(:\d+:| has no)/ }),
+    );
+    return `${parsed}/${checked}`;
   },
 };
 
@@ -582,6 +619,7 @@ export const TARGETS: readonly FuzzTarget<never>[] = [
   tomlTextTarget,
   appConfigTarget,
   procfileTarget,
+  staticfileTarget,
   artifactTarget,
   artifactFileTarget,
   runStateTarget,
