@@ -63,7 +63,7 @@ async function stopServer(server: Server | undefined): Promise<void> {
   await exited;
 }
 
-describe('hop3 static server: Staticfile.auth and index_fallback', () => {
+describe.concurrent('hop3 static server: Staticfile.auth and index_fallback', () => {
   let dir: string;
   let server: Server;
   const get = (target: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${server.port}${target}`, init);
