@@ -157,6 +157,9 @@ export const go: Toolchain = {
     return [{ run: `go ${goBuildArgs(plan, vendored, goenv, '.').join(' ')}`, because: `${plan.reason}; CGO_ENABLED=${goenv.CGO_ENABLED}${vendored ? '; vendored modules' : ''}`, needs: ['go'] }];
   },
 
+  // No dependencyInputs: the binary is made from the whole source, not from go.mod alone; Go's own caches
+  // (GOCACHE, the module cache) are what keep rebuilds incremental.
+
   // No Nix template: buildGoModule needs a vendorHash hop3 cannot know offline. The nix builder says so (BUILD_NIX_NO_TEMPLATE).
 
   async dockerfile(config) {
