@@ -4,6 +4,7 @@ ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE}
 WORKDIR /app
-COPY . /app
-# Numeric, so it needs no passwd entry in any base image; /app stays root-owned and read-only to the app.
+# Numeric, so it needs no passwd entry in any base image. Before the COPY, which changes with every build, so the
+# cache keeps it; COPY ignores USER: /app stays root-owned and read-only to the app.
 USER 10001:10001
+COPY . /app

@@ -7,14 +7,18 @@ ARG BUILD_IMAGE=python:3.12-slim
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-COPY . /app
+# Dependencies before the code, so a code-only change reuses the install from the engine's cache. hop3 replaces the
+# next line with COPYs of what the install reads (requirements files, local wheels), or of everything (pyproject.toml).
+# hop3:copy-dependency-files
 # The venv lives where it runs (/app/.venv): its scripts hard-code their interpreter path.
 RUN python3 -m venv /app/.venv \
  && if [ -f requirements.txt ]; then /app/.venv/bin/pip install -r requirements.txt; else /app/.venv/bin/pip install .; fi
+COPY . /app
 
 # Final stage: the base image plus /app; no build tools, no pip cache.
 FROM ${BASE_IMAGE}
 WORKDIR /app
-COPY --from=build /app /app
-# Numeric, so it needs no passwd entry in any base image; /app stays root-owned and read-only to the app.
+# Numeric, so it needs no passwd entry in any base image. Before the COPY, which changes with every build, so the
+# cache keeps it; COPY ignores USER: /app stays root-owned and read-only to the app.
 USER 10001:10001
+COPY --from=build /app /app

@@ -16,10 +16,14 @@ export interface BuildStreamResult {
   imageId: string;
   /** Every output line but the builder's bookkeeping, for callers that keep a log. */
   lines: string[];
+  /** Steps that make a layer (all but FROM and the ARGs before it), and how many of them the engine took from its cache. */
+  cache: { steps: number; cached: number };
 }
 
 /** Bookkeeping lines of the classic builder that say nothing to a user. */
 const NOISE = /^( ---> |Removing intermediate container |Successfully built |Successfully tagged )/;
+/** The classic builder's line for a step it took from its cache (BuildKit's progress says CACHED). */
+const CACHE_HIT = /^ ---> Using cache$|^#\d+ CACHED$/;
 
 /**
  * Follow a build's JSON stream: each output line goes to `log.output` as it arrives, and an
@@ -33,14 +37,22 @@ export async function followBuildStream(stream: NodeJS.ReadableStream, log: Logg
   let failure: string | undefined;
   let pending = '';
   let text = '';
+  const cache = { steps: 0, cached: 0 };
+  let seenFrom = false;
 
   const emit = (line: string) => {
     const clean = line.replace(/\r$/, '');
     if (clean.trim() === '') return;
+    if (CACHE_HIT.test(clean)) cache.cached++;
     if (NOISE.test(clean)) return;
     lines.push(clean);
     const header = /^Step (\d+\/\d+) : (.*)$/.exec(clean);
-    if (header) step = `${header[1]} \`${header[2]}\``;
+    if (header) {
+      step = `${header[1]} \`${header[2]}\``;
+      const instruction = header[2]!.split(/\s/, 1)[0]!.toUpperCase();
+      if (instruction === 'FROM') seenFrom = true;
+      else if (instruction !== 'ARG' || seenFrom) cache.steps++;
+    }
     log.output(clean);
   };
   const handle = (message: BuildMessage) => {
@@ -75,7 +87,7 @@ export async function followBuildStream(stream: NodeJS.ReadableStream, log: Logg
       hint: 'The daemon closed the build stream early; check the daemon log.',
     });
   }
-  return { imageId, lines };
+  return { imageId, lines, cache };
 }
 
 function parseMessage(line: string): BuildMessage {

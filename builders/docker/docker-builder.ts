@@ -13,10 +13,7 @@ import { contextEntries, contextEpoch, packContext } from './build-context.js';
 import { followBuildStream } from './build-stream.js';
 import { createDockerClient, daemonVersion, type DockerClient } from '../../src/engines/docker-client.js';
 import { extraLabels, LABELS } from '../../src/engines/labels.js';
-import { resolveDockerfile } from './resolve-dockerfile.js';
-
-/** Where generated images keep the app; own Dockerfiles use their image's WORKDIR. */
-export const CONTAINER_APP_ROOT = '/app';
+import { CONTAINER_APP_ROOT, resolveDockerfile } from './resolve-dockerfile.js';
 
 /** Docker repository path component (stricter than hop3 app names: no leading/trailing/double separators). */
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -126,7 +123,8 @@ export class DockerBuilder implements Builder {
       [LABELS.buildId]: buildId,
     };
 
-    ctx.log.step(`docker build ${tag} (${dockerfile.origin}${dockerfile.generated ? `, base ${dockerfile.buildArgs.BASE_IMAGE}` : ''}, ${entries.length} context entries)`);
+    const dependencies = dockerfile.dependencyFiles ? `, dependencies installed from ${dockerfile.dependencyFiles.join(', ')} first` : '';
+    ctx.log.step(`docker build ${tag} (${dockerfile.origin}${dockerfile.generated ? `, base ${dockerfile.buildArgs.BASE_IMAGE}` : ''}, ${entries.length} context entries${dependencies})`);
     // The classic builder turns each label given through the API into a step of its own (a container
     // commit each); a generated Dockerfile carries them all in one LABEL instruction instead.
     const text = dockerfile.generated ? `${dockerfile.text}\nLABEL ${Object.entries(labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}\n` : dockerfile.text;
@@ -137,6 +135,7 @@ export class DockerBuilder implements Builder {
       contextError = error;
     });
     let imageId: string;
+    let cache: { steps: number; cached: number };
     try {
       const stream = await docker.buildImage(context, {
         t: tag,
@@ -148,10 +147,11 @@ export class DockerBuilder implements Builder {
         forcerm: true,
         ...(ctx.signal ? { abortSignal: ctx.signal } : {}),
       });
-      ({ imageId } = await followBuildStream(stream, ctx.log, `${ctx.appName} (${dockerfile.origin})`));
+      ({ imageId, cache } = await followBuildStream(stream, ctx.log, `${ctx.appName} (${dockerfile.origin})`));
     } catch (error) {
       throw buildError(error, contextError, ctx);
     }
+    ctx.log.step(`docker build: ${cache.cached} of ${cache.steps} steps from cache`);
 
     const config = dockerfile.generated ? undefined : (await docker.getImage(imageId).inspect()).Config;
     const workingDir = config ? config.WorkingDir || '/' : CONTAINER_APP_ROOT;
@@ -171,6 +171,7 @@ export class DockerBuilder implements Builder {
         dockerfile: dockerfile.origin,
         base_images: baseImageIds,
         build_args: dockerfile.buildArgs,
+        build_cache: { steps: cache.steps, cached_steps: cache.cached },
         ...containerResources(ctx),
       },
     };

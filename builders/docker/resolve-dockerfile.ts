@@ -5,10 +5,13 @@ import { packageRoot } from '../../src/package-root.js';
 import type { PlanContext } from '../builder.js';
 import type { SourceEntry } from '../source-tree.js';
 import type { ExtraFile } from './build-context.js';
+import { withDependencyLayer } from './dependency-layer.js';
 
 /** Where hop3 puts a generated Dockerfile in the context; the daemon drops it after reading (see below). */
 const GENERATED_DOCKERFILE = '.hop3/Dockerfile';
 export const TEMPLATES_DIR = path.join(packageRoot, 'docker');
+/** Where generated images keep the app (the templates' WORKDIR); own Dockerfiles use their image's WORKDIR. */
+export const CONTAINER_APP_ROOT = '/app';
 
 export interface ResolvedDockerfile {
   /** Path inside the context, for the API's `dockerfile` parameter. */
@@ -27,6 +30,8 @@ export interface ResolvedDockerfile {
   baseImages: string[];
   /** Where BASE_IMAGE comes from when hop3 passes one (`--base-image`, `[docker] base-image in hop3.toml`...). */
   baseImageFrom?: string;
+  /** A generated Dockerfile's dependency install gets only these before the code (undefined: the whole source). */
+  dependencyFiles?: string[] | undefined;
 }
 
 /**
@@ -71,7 +76,7 @@ export async function resolveDockerfile(ctx: PlanContext, entries: readonly Sour
   }
   const plan = await ctx.toolchain.dockerfile(ctx.config);
   const template = `${plan.template}.Dockerfile`;
-  const text = await readFile(path.join(TEMPLATES_DIR, template), 'utf8');
+  const { text, copied } = withDependencyLayer(await readFile(path.join(TEMPLATES_DIR, template), 'utf8'), plan.dependencyFiles, entries, CONTAINER_APP_ROOT);
   const base = chosenBase ?? plan.defaultBaseImage;
   const build = plan.buildImage ? docker.buildImage || ctx.env[plan.buildImage.env] || plan.buildImage.default : chosenBuild ?? base;
   const passed = Object.fromEntries((plan.passEnv ?? []).flatMap((name) => (ctx.env[name] ? [[name, ctx.env[name]]] : [])));
@@ -83,7 +88,7 @@ export async function resolveDockerfile(ctx: PlanContext, entries: readonly Sour
     ...(await Promise.all(Object.entries(plan.extraFiles ?? {}).map(async ([to, from]) => ({ path: to, content: await readFile(from) })))),
   ];
   const baseImageFrom = baseFrom ?? `the ${ctx.toolchain.name} toolchain's default`;
-  return { path: GENERATED_DOCKERFILE, text, origin: `docker/${template}`, generated: true, sendText: true, extras, buildArgs, baseImages: externalImages(text, buildArgs), baseImageFrom };
+  return { path: GENERATED_DOCKERFILE, text, origin: `docker/${template}`, generated: true, sendText: true, extras, buildArgs, baseImages: externalImages(text, buildArgs), baseImageFrom, dependencyFiles: copied };
 }
 
 /** A Dockerfile path relative to the context, refusing one outside it. */

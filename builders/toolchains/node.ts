@@ -6,6 +6,7 @@ import { Hop3Error } from '../../src/errors.js';
 import { runCommand } from '../../src/process/run-command.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { runTool } from '../run-tool.js';
+import { nodeDependencyFiles } from './dependency-files.js';
 import { exists, firstExisting, readJson } from './fs-utils.js';
 import { InputDigests } from './input-digests.js';
 import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
@@ -132,8 +133,8 @@ export const node: Toolchain = {
     };
   },
 
-  async dockerfile() {
-    return { template: 'node', defaultBaseImage: 'node:20-slim' };
+  async dockerfile(config) {
+    return { template: 'node', defaultBaseImage: 'node:20-slim', dependencyFiles: await nodeDependencyFiles(config.dir) };
   },
 };
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { runTool } from '../run-tool.js';
+import { pythonDependencyFiles } from './dependency-files.js';
 import { firstExisting } from './fs-utils.js';
 import { InputDigests } from './input-digests.js';
 import { findPython, type PythonHost } from './python-host.js';
@@ -143,8 +144,8 @@ export const python: Toolchain = {
     });
   },
 
-  async dockerfile() {
-    return { template: 'python', defaultBaseImage: 'python:3.12-slim', extraFiles: { [WSGI_SERVER_IN_APP]: WSGI_SERVER_SCRIPT } };
+  async dockerfile(config) {
+    return { template: 'python', defaultBaseImage: 'python:3.12-slim', extraFiles: { [WSGI_SERVER_IN_APP]: WSGI_SERVER_SCRIPT }, dependencyFiles: await pythonDependencyFiles(config.dir) };
   },
 };
 

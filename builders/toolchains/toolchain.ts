@@ -149,6 +149,11 @@ export interface DockerfilePlan {
   buildArgs?: Record<string, string>;
   /** Variables of the user's environment passed as build args when set (e.g. GOPROXY); `[docker] build-args` win. */
   passEnv?: readonly string[];
+  /**
+   * What the template's dependency install reads (see dependency-files.ts), copied in before it so that
+   * the engine's cache keeps the install while only code changes; undefined: the whole source.
+   */
+  dependencyFiles?: string[] | undefined;
 }
 
 /** Runtime defaults for a generated Nix expression: the app lives in `$out/app`. */

@@ -86,6 +86,20 @@ describe('docker build stream', () => {
     expect(lines).toEqual(['Step 1/2 : FROM x', 'hello']);
   });
 
+  it('counts the steps the engine took from its cache, leaving out FROM and the ARGs before it', async () => {
+    const message = (text: string) => `${JSON.stringify({ stream: `${text}\n` })}\n`;
+    const result = await followBuildStream(
+      stream(
+        ...['Step 1/6 : ARG BASE_IMAGE=x', 'Step 2/6 : FROM x', ' ---> abc', 'Step 3/6 : WORKDIR /app', ' ---> Using cache', ' ---> def'].map(message),
+        ...['Step 4/6 : RUN install', ' ---> Using cache', ' ---> 123', 'Step 5/6 : COPY . /app', ' ---> 456', 'Step 6/6 : ARG LATE', ' ---> Running in 789'].map(message),
+        '{"aux":{"ID":"sha256:1234"}}\n',
+      ),
+      silentLogger,
+      'app',
+    );
+    expect(result.cache).toEqual({ steps: 4, cached: 2 });
+  });
+
   it('fails on errorDetail although the HTTP status was 200, naming the step', async () => {
     const failing = stream('{"stream":"Step 2/3 : RUN make\\n"}\n{"stream":"make: not found\\n"}\n', '{"errorDetail":{"code":127,"message":"The command returned a non-zero code: 127"},"error":"The command returned a non-zero code: 127"}\n');
     await expect(followBuildStream(failing, silentLogger, 'app')).rejects.toMatchObject({

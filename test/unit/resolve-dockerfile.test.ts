@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BuildContext } from '../../builders/builder.js';
 import { contextEntries } from '../../builders/docker/build-context.js';
+import { DEPENDENCY_FILES_MARKER } from '../../builders/docker/dependency-layer.js';
 import { resolveDockerfile, TEMPLATES_DIR } from '../../builders/docker/resolve-dockerfile.js';
 import { listSourceTree } from '../../builders/source-tree.js';
 import { generic } from '../../builders/toolchains/generic.js';
@@ -50,7 +51,9 @@ describe('Dockerfile selection', () => {
   it('generates the toolchain\'s template when the app has no Dockerfile, with the files it needs', async () => {
     const resolved = await (await resolve(PYTHON_APP)).resolved;
     expect(resolved).toMatchObject({ path: '.hop3/Dockerfile', origin: 'docker/python.Dockerfile', generated: true, sendText: true });
-    expect(resolved.text).toBe(await readFile(path.join(TEMPLATES_DIR, 'python.Dockerfile'), 'utf8'));
+    // The template, its install step getting requirements.txt alone before the code.
+    expect(resolved.text).toBe((await readFile(path.join(TEMPLATES_DIR, 'python.Dockerfile'), 'utf8')).replace(`${DEPENDENCY_FILES_MARKER}\n`, 'COPY ["requirements.txt", "/app/"]\n'));
+    expect(resolved.dependencyFiles).toEqual(['requirements.txt']);
     expect(resolved.buildArgs).toEqual({ BASE_IMAGE: 'python:3.12-slim', BUILD_IMAGE: 'python:3.12-slim' });
     expect(resolved.baseImages).toEqual(['python:3.12-slim']);
     expect(resolved.extras.map((extra) => [extra.path, extra.content.toString()])).toEqual([

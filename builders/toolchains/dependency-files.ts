@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { exists, readJson } from './fs-utils.js';
+
+/**
+ * The files and folders (POSIX paths relative to the app) that a dependency install reads, so a
+ * build can install from them alone and reuse that install while only the rest changes; undefined
+ * when the install may read anything (a local `.` package, install scripts, workspaces, a path it
+ * cannot follow). Only paths inside the app are listed: one outside it is in no build anyway.
+ */
+export type DependencyFiles = string[] | undefined;
+
+/** Options of a requirements file whose value is another file or a folder pip reads. */
+const PIP_FILE_OPTIONS = new Set(['-r', '--requirement', '-c', '--constraint']);
+const PIP_PATH_OPTIONS = new Set(['-f', '--find-links', '-e', '--editable', '-i', '--index-url', '--extra-index-url']);
+
+/** requirements.txt and what it points to (nested requirement files, local wheels, find-links folders); undefined for pyproject.toml apps (`pip install .`). */
+export async function pythonDependencyFiles(dir: string): Promise<DependencyFiles> {
+  if (!(await exists(dir, 'requirements.txt'))) return undefined;
+  const found = new Set<string>();
+  const visit = async (file: string): Promise<boolean> => {
+    if (found.has(file)) return true;
+    found.add(file);
+    const text = await readFile(path.join(dir, file), 'utf8').catch(() => undefined);
+    if (text === undefined) return false;
+    const base = path.posix.dirname(file);
+    for (const line of logicalLines(text)) {
+      const words = line.split(/\s+/);
+      for (let i = 0; i < words.length; i++) {
+        const word = words[i]!;
+        const eq = word.startsWith('--') ? word.indexOf('=') : -1;
+        const option = eq > 0 ? word.slice(0, eq) : word;
+        let value: string | undefined;
+        if (PIP_FILE_OPTIONS.has(option) || PIP_PATH_OPTIONS.has(option)) value = eq > 0 ? word.slice(eq + 1) : words[++i];
+        else if (word.startsWith('-')) continue; // --no-index, --hash=…, --pre: no path
+        // A requirement: `name==1.0`, `name @ file:./pkg`, `name@./pkg`, `./pkg`, `wheels/x.whl`; only paths matter.
+        else value = word === '@' ? words[++i] : word.includes('@') && !word.includes('://') ? word.slice(word.indexOf('@') + 1) : word;
+        if (value === undefined || (!PIP_FILE_OPTIONS.has(option) && !PIP_PATH_OPTIONS.has(option) && !looksLikePath(value))) continue;
+        const local = localPath(base, value);
+        if (local === null) return false;
+        if (local === undefined) continue;
+        if (PIP_FILE_OPTIONS.has(option)) {
+          if (!(await visit(local))) return false;
+        } else found.add(local);
+      }
+    }
+    return true;
+  };
+  return (await visit('requirements.txt')) ? outermost(found) : undefined;
+}
+
+/** package.json, the lockfile, .npmrc and local `file:` packages; undefined with install scripts or workspaces. */
+export async function nodeDependencyFiles(dir: string): Promise<DependencyFiles> {
+  const pkg = (await readJson(path.join(dir, 'package.json')).catch(() => undefined)) as Record<string, unknown> | undefined;
+  if (!pkg || typeof pkg !== 'object') return undefined;
+  const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
+  // npm runs these for the app itself during `npm ci`: they may read any file of it.
+  if (['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'].some((name) => name in scripts)) return undefined;
+  if (pkg.workspaces !== undefined || (await exists(dir, 'binding.gyp'))) return undefined;
+  const found = new Set<string>(['package.json']);
+  for (const file of ['package-lock.json', 'npm-shrinkwrap.json', '.npmrc']) if (await exists(dir, file)) found.add(file);
+  const specs: string[] = [];
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') specs.push(value);
+    else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+  };
+  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'overrides']) collect(pkg[field]);
+  for (const spec of specs) {
+    const target = /^(file|link):/.test(spec) ? spec.replace(/^(file|link):/, '') : /^(\.{1,2}\/|\/|~)/.test(spec) ? spec : undefined;
+    if (target === undefined) continue;
+    const local = localPath('.', target);
+    if (local === null) return undefined;
+    if (local !== undefined) found.add(local);
+  }
+  // The lockfile lists local packages the app's own packages depend on (`"vendor/a": {...}`) and local tarballs.
+  for (const lockfile of ['package-lock.json', 'npm-shrinkwrap.json']) {
+    if (!found.has(lockfile)) continue;
+    const lock = (await readJson(path.join(dir, lockfile)).catch(() => undefined)) as { packages?: Record<string, { resolved?: unknown }> } | undefined;
+    for (const [key, entry] of Object.entries(lock?.packages ?? {})) {
+      const resolved = typeof entry?.resolved === 'string' && entry.resolved.startsWith('file:') ? entry.resolved.slice(5) : undefined;
+      for (const target of [key !== '' && !/(^|\/)node_modules\//.test(key) ? key : undefined, resolved]) {
+        if (target === undefined) continue;
+        const local = localPath('.', target);
+        if (local === null) return undefined;
+        if (local !== undefined) found.add(local);
+      }
+    }
+  }
+  return outermost(found);
+}
+
+/** Lines without comments, continuations joined (pip's requirements syntax). */
+function logicalLines(text: string): string[] {
+  return text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((line) => line.replace(/(^|\s)#.*$/, '').trim())
+    .filter(Boolean);
+}
+
+function looksLikePath(spec: string): boolean {
+  return spec.startsWith('file:') || (!spec.includes('://') && (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('~') || spec.includes('/')));
+}
+
+/**
+ * `value` relative to `base` (both inside the app) as a POSIX path inside the app; undefined for
+ * a URL or a path outside the app; null when the install reads the app itself or a path hop3
+ * cannot follow (`.`, variables, wildcards the engine would expand).
+ */
+function localPath(base: string, value: string): string | undefined | null {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !value.startsWith('file://')) return undefined;
+  let target = value.replace(/^file:(\/\/)?/, '').replace(/[[#].*$/, '');
+  if (/[$*?\\\n"]/.test(target) || target.startsWith('~')) return null;
+  if (path.posix.isAbsolute(target)) return undefined;
+  target = path.posix.normalize(path.posix.join(base, target)).replace(/\/+$/, '');
+  if (target === '..' || target.startsWith('../')) return undefined;
+  if (target === '.' || target === '') return null;
+  return target;
+}
+
+/** Sorted, without paths inside another listed folder (copying the folder copies them). */
+function outermost(paths: Set<string>): string[] {
+  return [...paths].filter((p) => ![...paths].some((other) => p.startsWith(`${other}/`))).sort();
+}
