@@ -1,11 +1,11 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { Hop3Error, wrapError } from '../errors.js';
 import { AppNameSchema } from '../artifact/schema.js';
 import { ensureAppDirs, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
+import { properLockfile } from '../state/app-lock.js';
 import { appPaths, hop3Home, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases } from '../state/releases.js';
 
@@ -29,7 +29,7 @@ export interface PortClaim {
 export async function claimPort(paths: AppPaths, env: NodeJS.ProcessEnv, options: { requested?: number; heldByApp: readonly number[] }): Promise<PortClaim> {
   const home = hop3Home(env);
   await mkdir(home, { recursive: true, mode: PRIVATE_DIR_MODE });
-  const unlock = await lockfile.lock(home, { lockfilePath: path.join(home, 'ports.lock'), stale: 5000, retries: { retries: 50, minTimeout: 50, maxTimeout: 200 } });
+  const unlock = await (await properLockfile()).lock(home, { lockfilePath: path.join(home, 'ports.lock'), stale: 5000, retries: { retries: 50, minTimeout: 50, maxTimeout: 200 } });
   try {
     const previous = await rememberedPort(paths);
     const port = options.requested ?? previous ?? (await freePort());

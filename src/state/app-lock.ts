@@ -1,6 +1,5 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
 import { Hop3Error } from '../errors.js';
 import { procStat } from '../process/proc-stat.js';
 import { ensureAppDirs } from './app-dirs.js';
@@ -44,7 +43,7 @@ async function acquire(paths: AppPaths, onCompromised: (error: Error) => void): 
   const deadline = Date.now() + WAIT_MS;
   for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
     try {
-      const release = await lockfile.lock(paths.root, { lockfilePath: paths.lock, stale: STALE_MS, retries: 0, onCompromised });
+      const release = await (await properLockfile()).lock(paths.root, { lockfilePath: paths.lock, stale: STALE_MS, retries: 0, onCompromised });
       await writeFile(ownerFile(paths.lock), JSON.stringify({ pid: process.pid, ticks: procStat(process.pid)?.ticks })).catch(() => {});
       return async () => {
         await rm(ownerFile(paths.lock), { force: true }); // first, so no one reads a finished holder as a dead one
@@ -87,4 +86,12 @@ async function takeOver(lock: string): Promise<void> {
     return; // another contender took it first
   }
   await rm(aside, { recursive: true, force: true });
+}
+
+/**
+ * proper-lockfile, loaded on first use: with graceful-fs, which patches `fs` as it loads, it costs
+ * ≈ 15 ms of start-up that commands reading state without a lock (`status`, `logs`, `releases`) need not pay.
+ */
+export async function properLockfile(): Promise<typeof import('proper-lockfile')> {
+  return (await import('proper-lockfile')).default;
 }
