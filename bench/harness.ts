@@ -37,6 +37,17 @@ export interface Bench {
   runs: number;
 }
 
+/**
+ * `measure` up to `bench.runs` times, fewer once `budgetMs` is spent (always once): on a loaded machine the
+ * whole run still ends within its 15 minutes, and each note says how many runs a median took.
+ */
+export async function repeat<T>(bench: Bench, budgetMs: number, measure: (run: number) => Promise<T>): Promise<T[]> {
+  const start = performance.now();
+  const results: T[] = [];
+  for (let run = 0; run < bench.runs && (run === 0 || performance.now() - start < budgetMs); run++) results.push(await measure(run));
+  return results;
+}
+
 export const HOP3_BIN = path.join(packageRoot, 'bin', 'hop3.js');
 
 /** hop3's local base images (docker/base-images.sh): no registry needed. */
@@ -108,7 +119,11 @@ export function expectSuccess<T extends Timed>(result: T, what: string): T {
   return result;
 }
 
-export const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 /** 812 ms, 4.21 s. */
 export function duration(ms: number): string {

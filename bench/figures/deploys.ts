@@ -5,12 +5,15 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/helpers/sandbox.js';
-import { body, duration, expectSuccess, hop3, median, Sandbox, spread, verdict, type Figure, type Row } from '../harness.js';
+import { body, duration, expectSuccess, hop3, median, repeat, Sandbox, spread, verdict, type Figure, type Row } from '../harness.js';
 
 const APPS = [
   { lang: 'python', fixture: 'python-web', code: 'app.py', greeting: "greet('python-web')" },
   { lang: 'node', fixture: 'node-web', code: 'server.js', greeting: "greet('node-web')" },
 ] as const;
+
+/** Per app: a cold Python deploy pays ensurepip (8 s here on a quiet day). */
+const BUDGET_MS = 100_000;
 
 interface Times {
   cold: number;
@@ -55,11 +58,11 @@ async function deployRun(app: (typeof APPS)[number], run: number): Promise<Times
 
 export const deploys: Figure = {
   id: 'deploys',
-  async run({ runs }) {
+  async run(bench) {
     const rows: Row[] = [];
     for (const app of APPS) {
-      const times: Times[] = [];
-      for (let run = 1; run <= runs; run++) times.push(await deployRun(app, run));
+      const times = await repeat(bench, BUDGET_MS, (run) => deployRun(app, run + 1));
+      const runs = times.length;
       const pick = (key: keyof Times) => times.map((t) => t[key]);
       const [cold, noop, code] = [median(pick('cold')), median(pick('noop')), median(pick('code'))];
       rows.push({

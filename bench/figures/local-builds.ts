@@ -1,6 +1,9 @@
 // A cold local build ÷ what a user would type without hop3, in a copy of the same app: python-web against
 // `python3 -m venv .venv && .venv/bin/pip install -r requirements.txt`, node-web against `npm ci`.
-import { duration, expectSuccess, hop3, median, Sandbox, spread, timed, verdict, type Figure, type Row } from '../harness.js';
+import { duration, expectSuccess, hop3, median, repeat, Sandbox, spread, timed, verdict, type Figure, type Row } from '../harness.js';
+
+/** Per language, both sides. */
+const BUDGET_MS = 60_000;
 
 const BUILDS = [
   { lang: 'python', fixture: 'python-web', raw: 'python3 -m venv .venv && .venv/bin/pip install -r requirements.txt', goal: 0.6 },
@@ -9,12 +12,12 @@ const BUILDS = [
 
 export const localBuilds: Figure = {
   id: 'local-builds',
-  async run({ runs }) {
+  async run(bench) {
     const rows: Row[] = [];
     for (const build of BUILDS) {
       const hop3Ms: number[] = [];
       const rawMs: number[] = [];
-      for (let run = 0; run < runs; run++) {
+      await repeat(bench, BUDGET_MS, async (run) => {
         // A fresh HOP3_HOME each run: an unchanged source must not find its earlier build.
         await using sandbox = await Sandbox.create();
         const dir = await sandbox.fixture(build.fixture, `bench-build-${build.lang}`);
@@ -24,7 +27,8 @@ export const localBuilds: Figure = {
           if (who === 'hop3') hop3Ms.push(expectSuccess(await hop3(sandbox, ['build', dir, '--quiet']), `hop3 build of ${build.fixture}`).ms);
           else rawMs.push(expectSuccess(await timed('sh', ['-c', build.raw], { cwd: rawDir }), `${build.raw} in ${build.fixture}`).ms);
         }
-      }
+      });
+      const runs = hop3Ms.length;
       const [built, raw] = [median(hop3Ms), median(rawMs)];
       rows.push({
         figure: `cold ${build.lang} build ÷ raw \`${build.raw}\` (${build.fixture})`,
