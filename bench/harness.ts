@@ -115,8 +115,10 @@ export function hop3(sandbox: Sandbox, args: readonly string[], options: RunOpti
 
 /** A failed command aborts its figure, with the command's own output as the reason. */
 export function expectSuccess<T extends Timed>(result: T, what: string): T {
-  if (result.exitCode !== 0) throw new Error(`${what} failed (exit ${result.exitCode}):\n${result.all.trim().split('\n').slice(-15).join('\n')}`);
-  return result;
+  if (result.exitCode === 0) return result;
+  const lines = result.all.trim().split('\n');
+  const reason = lines.findLast((line) => /\[[A-Z_]+\]|error/i.test(line)) ?? lines.at(-1) ?? '';
+  throw new Error(`${what} failed (exit ${result.exitCode}): ${reason.trim()}\n${lines.slice(-15).join('\n')}`);
 }
 
 export function median(values: readonly number[]): number {

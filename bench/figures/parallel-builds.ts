@@ -11,7 +11,7 @@ async function buildAll(jobs: number) {
   await using sandbox = await Sandbox.create();
   const dirs: string[] = [];
   for (let i = 1; i <= APPS; i++) dirs.push(await sandbox.fixture(FIXTURE, `bench-jobs-${i}`));
-  return hop3(sandbox, ['build', '--jobs', String(jobs), ...dirs, '--quiet'], { timeoutMs: 600_000 });
+  return await hop3(sandbox, ['build', '--jobs', String(jobs), ...dirs, '--quiet'], { timeoutMs: 600_000 });
 }
 
 export const parallelBuilds: Figure = {
