@@ -8,7 +8,7 @@ const APPS = ['dkc-python', 'dkc-node'];
 
 /** Output lines of the build step whose instruction matches, up to the next step (none when it came from the cache). */
 function stepOutput(stderr: string, instruction: RegExp): string[] {
-  const lines = stderr.split('\n');
+  const lines = stderr.split('\n').map((line) => line.replace(/^\d\d:\d\d:\d\d\.\d{3} /, '')); // plain lines are dated when not on a terminal
   const start = lines.findIndex((line) => /^ {4}Step \d+\/\d+ : /.test(line) && instruction.test(line));
   expect(start, `no step matching ${instruction} in:\n${stderr}`).toBeGreaterThanOrEqual(0);
   const end = lines.findIndex((line, i) => i > start && (/^ {4}Step \d+\/\d+ : /.test(line) || line.startsWith('==> ')));
