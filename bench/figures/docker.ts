@@ -1,6 +1,6 @@
-// Docker builds: `hop3 build --builder docker` (the CLI) ÷ a raw Engine API client process building the same
-// context and Dockerfile (bench/raw-docker-build.mjs), cold and cached; then hop3's peak RSS while it sends a
-// 1 GiB context.
+// Docker builds: `hop3 build --builder docker` (the CLI) ÷ a minimal Engine API client process building the
+// same context and Dockerfile (bench/raw-docker-build.mjs), cold and cached; then hop3's peak RSS while it sends
+// a 1 GiB context.
 import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { withDependencyLayer } from '../../builders/docker/dependency-layer.js';
@@ -75,7 +75,7 @@ async function coldAndCached(bench: Bench): Promise<Row[]> {
     const runs = times.cold.hop3.length;
     const cold = { hop3: median(times.cold.hop3), raw: median(times.cold.raw) };
     const cached = { hop3: median(times.cached.hop3), raw: median(times.cached.raw) };
-    const how = `median of ${runs}, alternating; both are processes (hop3's CLI; node + dockerode + tar-fs for raw), same context and generated Dockerfile`;
+    const how = `median of ${runs}, alternating; both are Node processes (hop3's CLI; raw: tar-fs piped into POST /build with node:http, no client library), same context and generated Dockerfile`;
     return [
       {
         figure: `docker cold build ÷ raw Engine API build (${FIXTURE})`,
