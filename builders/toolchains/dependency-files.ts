@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exists, readJson } from './fs-utils.js';
+import { requirementRefs } from './requirement-refs.js';
 
 /**
  * The files and folders (POSIX paths relative to the app) that a dependency install reads, so a
@@ -10,43 +11,22 @@ import { exists, readJson } from './fs-utils.js';
  */
 export type DependencyFiles = string[] | undefined;
 
-/** Options of a requirements file whose value is another file or a folder pip reads. */
-const PIP_FILE_OPTIONS = new Set(['-r', '--requirement', '-c', '--constraint']);
-const PIP_PATH_OPTIONS = new Set(['-f', '--find-links', '-e', '--editable', '-i', '--index-url', '--extra-index-url']);
-
-/** requirements.txt and what it points to (nested requirement files, local wheels, find-links folders); undefined for pyproject.toml apps (`pip install .`). */
+/**
+ * requirements.txt and what it points to inside the app (nested requirement and constraint files, local wheels and
+ * archives, find-links folders, editable projects: see requirement-refs.ts); undefined for pyproject.toml apps
+ * (`pip install .`), when a requirement is the app itself, or when a file uses `${VARIABLES}` pip expands.
+ */
 export async function pythonDependencyFiles(dir: string): Promise<DependencyFiles> {
   if (!(await exists(dir, 'requirements.txt'))) return undefined;
-  const found = new Set<string>();
-  const visit = async (file: string): Promise<boolean> => {
-    if (found.has(file)) return true;
-    found.add(file);
-    const text = await readFile(path.join(dir, file), 'utf8').catch(() => undefined);
-    if (text === undefined) return false;
-    const base = path.posix.dirname(file);
-    for (const line of logicalLines(text)) {
-      const words = line.split(/\s+/);
-      for (let i = 0; i < words.length; i++) {
-        const word = words[i]!;
-        const eq = word.startsWith('--') ? word.indexOf('=') : -1;
-        const option = eq > 0 ? word.slice(0, eq) : word;
-        let value: string | undefined;
-        if (PIP_FILE_OPTIONS.has(option) || PIP_PATH_OPTIONS.has(option)) value = eq > 0 ? word.slice(eq + 1) : words[++i];
-        else if (word.startsWith('-')) continue; // --no-index, --hash=…, --pre: no path
-        // A requirement: `name==1.0`, `name @ file:./pkg`, `name@./pkg`, `./pkg`, `wheels/x.whl`; only paths matter.
-        else value = word === '@' ? words[++i] : word.includes('@') && !word.includes('://') ? word.slice(word.indexOf('@') + 1) : word;
-        if (value === undefined || (!PIP_FILE_OPTIONS.has(option) && !PIP_PATH_OPTIONS.has(option) && !looksLikePath(value))) continue;
-        const local = localPath(base, value);
-        if (local === null) return false;
-        if (local === undefined) continue;
-        if (PIP_FILE_OPTIONS.has(option)) {
-          if (!(await visit(local))) return false;
-        } else found.add(local);
-      }
-    }
-    return true;
-  };
-  return (await visit('requirements.txt')) ? outermost(found) : undefined;
+  const refs = await requirementRefs(dir, 'requirements.txt');
+  const found = new Set<string>(['requirements.txt']);
+  for (const target of [...refs.files, ...refs.trees, ...refs.editables]) {
+    const rel = path.relative(dir, target).split(path.sep).join('/');
+    if (rel === '') return undefined;
+    if (rel !== '..' && !rel.startsWith('../') && !path.isAbsolute(rel)) found.add(rel);
+  }
+  for (const file of ['requirements.txt', ...refs.files]) if ((await readFile(path.resolve(dir, file), 'utf8')).includes('${')) return undefined;
+  return outermost(found);
 }
 
 /** package.json, the lockfile, .npmrc and local `file:` packages; undefined with install scripts or workspaces. */
@@ -87,19 +67,6 @@ export async function nodeDependencyFiles(dir: string): Promise<DependencyFiles>
     }
   }
   return outermost(found);
-}
-
-/** Lines without comments, continuations joined (pip's requirements syntax). */
-function logicalLines(text: string): string[] {
-  return text
-    .replace(/\\\r?\n/g, ' ')
-    .split(/\r?\n/)
-    .map((line) => line.replace(/(^|\s)#.*$/, '').trim())
-    .filter(Boolean);
-}
-
-function looksLikePath(spec: string): boolean {
-  return spec.startsWith('file:') || (!spec.includes('://') && (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('~') || spec.includes('/')));
 }
 
 /**

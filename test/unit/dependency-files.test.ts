@@ -29,7 +29,6 @@ describe('what a Python install reads', () => {
       '--constraint=constraints.txt',
       'requests==2.0 --hash=sha256:abc',
       'localpkg @ file:./vendor/localpkg',
-      'other@./vendor/other',
       './dist/tool-1.0-py3-none-any.whl',
       '-e libs/editable',
       'remote @ https://example.com/x/remote.tar.gz',
@@ -38,15 +37,26 @@ describe('what a Python install reads', () => {
       '../outside-the-app',
       'vendor/localpkg/sub',
     ].join('\n');
-    const dir = await app({ 'requirements.txt': requirements, 'reqs/base.txt': '-r ../reqs/more.txt\nflask\n', 'reqs/more.txt': '--find-links=../wheels\n', 'constraints.txt': '' });
-    expect(await pythonDependencyFiles(dir)).toEqual(['constraints.txt', 'dist/tool-1.0-py3-none-any.whl', 'libs/editable', 'reqs/base.txt', 'reqs/more.txt', 'requirements.txt', 'vendor/localpkg', 'vendor/other', 'wheels']);
+    const dir = await app({
+      'requirements.txt': requirements,
+      'reqs/base.txt': '-r ../reqs/more.txt\nflask\n',
+      'reqs/more.txt': '--find-links=../wheels\n',
+      'constraints.txt': '',
+      'wheels/a-1.0-py3-none-any.whl': '',
+      'vendor/localpkg/setup.py': '',
+      'vendor/localpkg/sub/x.py': '',
+      'dist/tool-1.0-py3-none-any.whl': '',
+      'libs/editable/pyproject.toml': '',
+      'app.py': '',
+    });
+    await mkdir(path.join(dir, '..', 'outside-the-app'), { recursive: true });
+    expect(await pythonDependencyFiles(dir)).toEqual(['constraints.txt', 'dist/tool-1.0-py3-none-any.whl', 'libs/editable', 'reqs/base.txt', 'reqs/more.txt', 'requirements.txt', 'vendor/localpkg', 'wheels']);
   });
 
   it.each([
     ['the app itself is a requirement', '-e .\n'],
     ['a bare `.`', 'flask\n.\n'],
-    ['a path built from a variable', '--find-links ${WHEELS}\n'],
-    ['a nested file that cannot be read', '-r missing.txt\n'],
+    ['a path built from a variable pip expands', '--find-links ${WHEELS}\n'],
   ])('is everything when %s', async (_title, requirements) => {
     expect(await pythonDependencyFiles(await app({ 'requirements.txt': requirements }))).toBeUndefined();
   });
