@@ -28,6 +28,7 @@ RUN set -e; mod=; \
 # Final stage: the base image plus /app (the source, for the files a Go app reads at run time, and bin/); no Go.
 FROM ${BASE_IMAGE}
 WORKDIR /app
-COPY --from=build /app /app
-# Numeric, so it needs no passwd entry in any base image; /app stays root-owned and read-only to the app.
+# Numeric, so it needs no passwd entry in any base image. Before the COPY, which changes with every build, so the
+# cache keeps it; COPY ignores USER: /app stays root-owned and read-only to the app.
 USER 10001:10001
+COPY --from=build /app /app
