@@ -6,13 +6,14 @@ import { build } from 'esbuild';
 
 /**
  * dockerode loads gRPC and protobuf for BuildKit sessions, and docker-modem loads ssh2 for ssh:// hosts, as
- * they start: ≈ 250 ms of CPU before the first API call. hop3 uses neither (no BuildKit session, no ssh://
- * DOCKER_HOST: see src/engines/docker-client.ts), so the bundle carries dockerode with those modules stubbed.
+ * they start: ≈ 250 ms of CPU before the first API call. hop3 opens no BuildKit session, so the bundle carries
+ * dockerode with those modules stubbed, and ssh2 behind a lazy require (loaded for an ssh:// DOCKER_HOST only).
  */
 const DOCKER_STUBS = {
   'dockerode/lib/docker.js ./session': "module.exports = (docker, auth, handler) => handler(new Error('hop3 opens no BuildKit session'));",
   'dockerode/lib/docker.js ./buildkit': "module.exports = { followProgress() { throw new Error('hop3 decodes no BuildKit progress'); } };",
-  'docker-modem/lib/modem.js ./ssh': "module.exports = () => { throw new Error('hop3 reaches Docker over unix, tcp or https, not ssh'); };",
+  // ssh:// DOCKER_HOST still works: the real module (and ssh2) loads on the first ssh connection only.
+  'docker-modem/lib/modem.js ./ssh': "const real = ['docker-modem', 'lib', 'ssh.js'].join('/'); module.exports = (...args) => require(real)(...args);",
 };
 const dockerStubs = {
   name: 'hop3-docker-stubs',
