@@ -71,7 +71,7 @@ async function routerCheck(env: NodeJS.ProcessEnv): Promise<Check> {
     };
   }
   const pid = router.masterPid();
-  return { name: 'router nginx', usable: true, detail: `nginx ${router.version}; ${pid ? `running (pid ${pid})` : 'starts on the first deploy'}, config in ${router.dir}` };
+  return { name: 'router nginx', usable: true, detail: `nginx ${await router.version()}; ${pid ? `running (pid ${pid})` : 'starts on the first deploy'}, config in ${router.dir}` };
 }
 
 /** HOP3_HOME holds artifacts, run state and logs, which carry env values: group or others must not get in. */

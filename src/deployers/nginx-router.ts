@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { constants, existsSync, readFileSync } from 'node:fs';
+import { access, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Hop3Error, tail } from '../errors.js';
@@ -31,20 +31,30 @@ export class NginxRouter {
 
   private constructor(
     private readonly nginx: string,
-    readonly version: string,
     env: NodeJS.ProcessEnv,
   ) {
     this.dir = path.join(hop3Home(env), 'router');
   }
 
-  /** The router, or undefined when nginx is not installed (or HOP3_ROUTER=off): deploys then stop, then start. */
+  /**
+   * The router, or undefined when nginx is not installed (or HOP3_ROUTER=off): deploys then stop, then start.
+   * Found on PATH without running it: a deploy that changes nothing must not pay a process start for it.
+   */
   static async find(env: NodeJS.ProcessEnv): Promise<NginxRouter | undefined> {
     if (env.HOP3_ROUTER === 'off') return undefined;
+    const dirs = (env.PATH ?? '').split(':').filter((dir) => dir !== '');
     for (const candidate of NGINX_CANDIDATES) {
-      const result = await runCommand(candidate, ['-v'], { env, timeoutMs: 5000 });
-      if (!result.failed) return new NginxRouter(candidate, /nginx\/(\S+)/.exec(result.all)?.[1] ?? 'unknown', env);
+      for (const file of path.isAbsolute(candidate) ? [candidate] : dirs.map((dir) => path.join(dir, candidate))) {
+        if (await access(file, constants.X_OK).then(() => true, () => false)) return new NginxRouter(file, env);
+      }
     }
     return undefined;
+  }
+
+  /** nginx's version, for `hop3 doctor`; "unknown" when it does not say. */
+  async version(): Promise<string> {
+    const result = await runCommand(this.nginx, ['-v'], { env: process.env, timeoutMs: 5000 });
+    return /nginx\/(\S+)/.exec(result.all)?.[1] ?? 'unknown';
   }
 
   private get confFile(): string {
