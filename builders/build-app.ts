@@ -14,7 +14,10 @@ import { ensureAppDirs } from '../src/state/app-dirs.js';
 import { homeOf, homeWriteError, isDiskFault } from '../src/state/home-write-error.js';
 import { appNameFromDir, appPaths, validateAppName, type AppPaths } from '../src/state/hop3-home.js';
 import type { Builder } from './builder.js';
-import { buildKey, findBuild } from './build-key.js';
+import { buildKey, findBuild, hop3Version } from './build-key.js';
+import { buildTime, gitState } from './build-time.js';
+import { provenanceInputs } from './provenance-inputs.js';
+import { createBuildDir } from '../src/state/build-dirs.js';
 import { planBuild, plannedSummary } from './plan-build.js';
 import { resolveBuildSecrets, secretRequests, type SecretRequest } from './secrets/build-secrets.js';
 import { digestSourceTree, listSourceTree } from './source-tree.js';
@@ -33,8 +36,11 @@ export interface BuildRequest {
   secrets?: readonly SecretRequest[];
   /** Build even when a finished build of the same inputs exists (`--force`). */
   force?: boolean;
+  /** The command line that asked for the build, as recorded in metadata.provenance_inputs (no paths, no secret sources). */
+  commandLine?: readonly string[];
   env: NodeJS.ProcessEnv;
   log: Logger;
+  /** The clock, for builds whose time no SOURCE_DATE_EPOCH or clean git checkout gives. */
   now?: () => Date;
   signal?: AbortSignal;
 }
@@ -86,7 +92,9 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
     for (const warning of planned.plan.warnings) log.warn(warning);
     const choice = await detection.toolchain.describe?.(config);
     if (choice) log.info(choice);
-    const now = (request.now ?? (() => new Date()))();
+    // The build's time and the checkout are asked once, up front: the same source gives the same built_at.
+    const [time, git] = await Promise.all([buildTime(sourceDir, request.env, request.now ?? (() => new Date())), gitState(sourceDir, request.env)]);
+    const now = time.date;
     const key = await buildKey({
       appName,
       builder: builderName,
@@ -115,8 +123,10 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
         paths,
         sourceEntries,
         sourceDigest,
+        buildKey: key,
         ...(request.baseImage ? { baseImage: request.baseImage } : {}),
         now,
+        builtAtSource: time.source,
         env: request.env,
         secrets,
         log,
@@ -135,6 +145,19 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
       });
       for (const warning of manifest.warnings) log.warn(warning);
       const toolchainFacts = (await toolchain.artifactMetadata?.(config)) ?? {};
+      // Builder-reported inputs go into provenance_inputs, not next to the builder's own metadata.
+      const { dependency_inputs: _inputs, engines: _engines, ...builderMetadata } = output.metadata;
+      const provenanceInputsValue = await provenanceInputs({
+        sourceDir,
+        sourceEntries,
+        sourceDigest,
+        git,
+        hop3Version: await hop3Version,
+        builderMetadata: output.metadata,
+        command: request.commandLine,
+      });
+      // Docker and Nix builders leave the dir to the pipeline: `<build_id>`, or `<build_id>.<n>` for a forced rebuild.
+      const buildDirName = output.buildDir ?? (await createBuildDir(paths, output.buildId, appName)).name;
       const artifact = parseArtifact(
         {
           schema_version: ARTIFACT_SCHEMA_VERSION,
@@ -146,11 +169,13 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
           built_at: now.toISOString(),
           build_id: output.buildId,
           metadata: {
-            ...output.metadata,
+            ...builderMetadata,
             ...toolchainFacts,
             build_key: key,
-            source_dir: sourceDir,
+            build_dir: buildDirName,
+            built_at_source: time.source,
             source_digest: `sha256:${sourceDigest}`,
+            provenance_inputs: provenanceInputsValue,
             toolchain_reason: detection.reason,
             provenance: manifest.provenance,
             ...(config.settings.deploy.target ? { deploy_target: config.settings.deploy.target } : {}),
@@ -161,7 +186,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
         },
         `artifact of ${appName}`,
       );
-      const buildDir = paths.build(output.buildId);
+      const buildDir = paths.build(buildDirName);
       await ensureAppDirs(paths, buildDir);
       const artifactFile = path.join(buildDir, ARTIFACT_FILE_NAME);
       await saveArtifact(artifactFile, artifact);

@@ -23,7 +23,7 @@ export interface BuildKeyInputs {
 }
 
 /** hop3's own version: a new hop3 may build the same source differently. */
-const hop3Version: Promise<string> = readFile(path.join(packageRoot, 'package.json'), 'utf8').then((text) => (JSON.parse(text) as { version: string }).version);
+export const hop3Version: Promise<string> = readFile(path.join(packageRoot, 'package.json'), 'utf8').then((text) => (JSON.parse(text) as { version: string }).version);
 
 /** The key under which an identical build is found again: equal inputs, equal key. */
 export async function buildKey(inputs: BuildKeyInputs): Promise<string> {

@@ -4,6 +4,7 @@ import type { Hop3Error } from '../src/errors.js';
 import type { AppConfig } from '../src/config/app-config.js';
 import type { Logger } from '../src/log/logger.js';
 import type { AppPaths } from '../src/state/hop3-home.js';
+import type { BuiltAtSource } from './build-time.js';
 import type { BuildSecret } from './secrets/build-secrets.js';
 import type { SourceEntry } from './source-tree.js';
 import type { RuntimeDefaults } from '../src/manifest/runtime-defaults.js';
@@ -35,9 +36,14 @@ export interface BuildContext {
   sourceEntries: readonly SourceEntry[];
   /** Digest of those entries: equal sources, equal digest. */
   sourceDigest: string;
+  /** The pipeline's key of the build's inputs (build-key.ts): a builder without a content id of its own derives its build_id from it. */
+  buildKey: string;
   /** `--base-image`, for builders that use one. */
   baseImage?: string;
+  /** The build's time (built_at): SOURCE_DATE_EPOCH, a clean checkout's commit time, or the clock. */
   now: Date;
+  /** Where `now` came from; only a clock time differs between two builds of the same source. */
+  builtAtSource: BuiltAtSource;
   env: NodeJS.ProcessEnv;
   /** `--secret` and `[build] secrets`, for build steps only: never in the artifact, the build dir, an image or the store. */
   secrets: readonly BuildSecret[];
@@ -63,6 +69,8 @@ export interface BuilderPlan {
 /** What a builder produced; the pipeline merges the manifest and writes the artifact. */
 export interface BuildOutput {
   buildId: string;
+  /** The build's dir under `builds/` when the builder made it (`<build_id>` or `<build_id>.<n>`); else the pipeline makes one. */
+  buildDir?: string;
   /** A directory, a /nix/store path or an image reference. */
   location: string;
   /** Directory workers start in, as seen where the app runs. */

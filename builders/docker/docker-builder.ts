@@ -249,11 +249,11 @@ async function insideGitWorkTree(dir: string): Promise<boolean> {
 }
 
 /**
- * SOURCE_DATE_EPOCH when set; else the time of the first build of this build_id, so that
- * rebuilding identical inputs reuses every cached layer and yields the very same image.
+ * The build's time (built_at) when it comes from SOURCE_DATE_EPOCH or a clean checkout's commit; else the time
+ * of the first build of this build_id, so that rebuilding identical inputs reuses every cached layer and yields the very same image.
  */
 async function createdTime(docker: DockerClient, tag: string, ctx: BuildContext): Promise<string> {
-  if (ctx.env.SOURCE_DATE_EPOCH) return new Date(contextEpoch(ctx.env) * 1000).toISOString();
+  if (ctx.builtAtSource !== 'clock') return ctx.now.toISOString();
   const existing = await docker
     .getImage(tag)
     .inspect()

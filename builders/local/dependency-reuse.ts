@@ -47,14 +47,17 @@ export function dependencyKey(toolchain: string, digests: Readonly<Record<string
  * the app itself), else installs afresh; either way the build records its inputs for the next one.
  * An older build is never written to: its files are only linked, read or copied.
  */
-export async function installDependencies(ctx: BuildContext, install: LocalInstallContext, buildId: string): Promise<void> {
+export async function installDependencies(ctx: BuildContext, install: LocalInstallContext, buildDir: string): Promise<DependencyInputs | undefined> {
   const { toolchain, log } = ctx;
-  if (!toolchain.dependencyInputs) return toolchain.installLocal(install);
+  if (!toolchain.dependencyInputs) {
+    await toolchain.installLocal(install);
+    return undefined;
+  }
   // Without the build secrets: they are not resolution choices, and nothing derived from them is saved in a build.
   const inputs = await toolchain.dependencyInputs({ ...install, env: ctx.env });
   const digests = { ...inputs.digests, ...builderDigests(ctx) };
   const key = dependencyKey(toolchain.name, digests);
-  const earlier = await earlierBuilds(ctx, buildId);
+  const earlier = await earlierBuilds(ctx, buildDir);
   const refusal = inputs.noReuse ?? (await presentOutput(install.appRoot, inputs));
   const match = refusal === undefined ? earlier.find((build) => build.record.key === key) : undefined;
   if (match) {
@@ -70,6 +73,7 @@ export async function installDependencies(ctx: BuildContext, install: LocalInsta
   const record: DependencyRecord = { format: RECORD_FORMAT, toolchain: toolchain.name, key, manifest: inputs.manifest, digests, outputs, app_root: install.appRoot };
   await mkdir(path.join(install.appRoot, path.dirname(DEPENDENCY_RECORD)), { recursive: true });
   await writeFile(path.join(install.appRoot, DEPENDENCY_RECORD), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  return { ...inputs, digests };
 }
 
 /** Inputs the builder adds: files shared between builds run as different users would get one user's group (worker-user.ts). */
@@ -79,11 +83,12 @@ function builderDigests(ctx: BuildContext): Record<string, string> {
 }
 
 /** Complete builds (their artifact saved) of the same toolchain with a readable record, newest first. */
-async function earlierBuilds(ctx: BuildContext, buildId: string): Promise<EarlierBuild[]> {
+async function earlierBuilds(ctx: BuildContext, buildDir: string): Promise<EarlierBuild[]> {
+  // Build dirs by name (`<build_id>`, `<build_id>.2`...): each forced rebuild of one id is a candidate of its own.
   const ids = await readdir(ctx.paths.builds).catch(() => [] as string[]);
   const builds = await Promise.all(
     ids
-      .filter((id) => id !== buildId)
+      .filter((id) => id !== buildDir)
       .map(async (id): Promise<EarlierBuild | undefined> => {
         const dir = ctx.paths.build(id);
         const artifact = await stat(path.join(dir, ARTIFACT_FILE_NAME)).catch(() => undefined);

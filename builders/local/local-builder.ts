@@ -1,7 +1,6 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Hop3Error } from '../../src/errors.js';
-import { ensureAppDirs, PRIVATE_DIR_MODE } from '../../src/state/app-dirs.js';
+import { createBuildDir } from '../../src/state/build-dirs.js';
 import type { Builder, BuildContext, BuilderPlan, BuildOutput, PlanContext } from '../builder.js';
 import { buildHooks } from '../../src/config/build-hooks.js';
 import { runTool } from '../run-tool.js';
@@ -11,10 +10,9 @@ import { copySourceTree } from '../source-tree.js';
 import { installDependencies } from './dependency-reuse.js';
 import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 
-/** Sortable and unique per build: local builds are not reproducible (pip/npm resolve at build time). */
-function localBuildId(now: Date, sourceDigest: string): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${sourceDigest.slice(0, 8)}`;
+/** The build key's first 16 hex digits: the same inputs give the same id, wherever and whenever they are built. */
+export function localBuildId(buildKey: string): string {
+  return buildKey.replace(/^sha256:/, '').slice(0, 16);
 }
 
 /** Build hooks run in the app root with the toolchain's environment (venv or node_modules/.bin on PATH). */
@@ -46,7 +44,9 @@ export class LocalBuilder implements Builder {
   }
 
   async build(ctx: BuildContext): Promise<BuildOutput> {
-    const { buildId, dir } = await this.createBuildDir(ctx);
+    const buildId = localBuildId(ctx.buildKey);
+    // A forced rebuild of the same inputs gets a dir of its own (`<build_id>.2`): older releases keep theirs.
+    const { name, dir } = await createBuildDir(ctx.paths, buildId, ctx.appName);
     const appRoot = path.join(dir, 'app');
     try {
       ctx.log.step(`copying source to ${appRoot}`);
@@ -58,10 +58,13 @@ export class LocalBuilder implements Builder {
       const hooks = buildHooks(ctx.config);
       const runHooks = (commands: string[]) => runBuildCommands(commands, { ctx, env, appRoot, defaults });
       await runHooks(hooks.before);
-      await installDependencies(ctx, { appRoot, config: ctx.config, env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) }, buildId);
+      const inputs = await installDependencies(ctx, { appRoot, config: ctx.config, env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) }, name);
       await runHooks(hooks.build);
       await runHooks(hooks.after);
-      return { buildId, location: dir, workingDir: appRoot, defaults, metadata: {} };
+      const python = ctx.toolchain.name === 'python' ? inputs?.host?.version?.split(' ')[0] : undefined;
+      // What the install was made from (digests only: a value may be secret): `hop3 diff` names the one that changed.
+      const metadata = { ...(inputs ? { dependency_inputs: sortedRecord(inputs.digests) } : {}), ...(python ? { engines: { python } } : {}) };
+      return { buildId, buildDir: name, location: dir, workingDir: appRoot, defaults, metadata };
     } catch (error) {
       await rm(dir, { recursive: true, force: true }); // a failed build leaves nothing half-made behind
       throw error;
@@ -85,20 +88,9 @@ export class LocalBuilder implements Builder {
       warnings: [],
     };
   }
+}
 
-  private async createBuildDir(ctx: BuildContext): Promise<{ buildId: string; dir: string }> {
-    await ensureAppDirs(ctx.paths, ctx.paths.builds);
-    const base = localBuildId(ctx.now, ctx.sourceDigest);
-    for (let attempt = 1; attempt <= 50; attempt++) {
-      const buildId = attempt === 1 ? base : `${base}.${attempt}`;
-      const dir = ctx.paths.build(buildId);
-      try {
-        await mkdir(dir, { mode: PRIVATE_DIR_MODE }); // not recursive: fails if another build took this id
-        return { buildId, dir };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-    }
-    throw new Hop3Error('BUILD_ID_EXHAUSTED', `Too many builds of ${ctx.appName} within one second.`, { hint: 'Retry in a second.' });
-  }
+/** Keys in a stable order: the artifact is byte-identical for identical inputs. */
+function sortedRecord(record: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -124,7 +124,7 @@ export class NixBuilder implements Builder {
             outputs: result!.outputs,
             input: input.label,
             attr: options.attr ?? (input.kind === 'flake' ? 'default' : ''),
-            gc_root: gcRoot,
+            gc_root: path.relative(ctx.paths.root, gcRoot), // relative to the app's state dir: the artifact names no HOP3_HOME
             ...(input.kind === 'file' && input.template ? { template: input.template } : {}),
           },
         },

@@ -9,6 +9,7 @@ import { Hop3Error, isHop3Error } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { withAppLock } from '../state/app-lock.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
+import { buildDirOf } from '../state/build-dirs.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases, listReleases, nextReleaseNumber, removeRelease, writeRelease, type Release, type WorkerRecord } from '../state/releases.js';
 import type { Deployer, DeployerContext, LogOptions, WorkerStatus } from './deployer.js';
@@ -209,14 +210,19 @@ async function pruneReleases(paths: AppPaths, ctx: DeployerContext, load: Deploy
   const others = releases.filter((r) => r !== live && r.status !== 'starting');
   const kept = new Set([live, ...others.slice(Math.max(0, others.length - (keep - 1)))]);
   const pruned = releases.filter((r) => !kept.has(r) && r.status !== 'starting');
+  // A build dir is one build (a forced rebuild of an id has its own, `<build_id>.2`); a GC root or an image is shared by every build of an id.
+  const keptDirs = new Set([...kept].map((r) => buildDirOf(paths, r.artifact)));
   const keptBuilds = new Set([...kept].map((r) => r.artifact.build_id));
   for (const release of pruned) {
     await removeRelease(paths, release.release);
     await rm(paths.releaseLog(release.release), { force: true });
-    if (keptBuilds.has(release.artifact.build_id)) continue;
-    keptBuilds.add(release.artifact.build_id); // once per build
+    const dir = buildDirOf(paths, release.artifact);
+    if (keptDirs.has(dir)) continue;
+    keptDirs.add(dir); // once per build
     ctx.log.info(`pruning release ${release.release} (build ${release.artifact.build_id})`);
-    await rm(paths.build(release.artifact.build_id), { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+    if (keptBuilds.has(release.artifact.build_id)) continue;
+    keptBuilds.add(release.artifact.build_id);
     await rm(path.join(paths.gcroots, release.artifact.build_id), { force: true });
     await (await load(release.deployer)).discard?.(release.artifact, ctx);
   }

@@ -104,7 +104,7 @@ describe('go toolchain', () => {
       const sourceEntries = await listSourceTree(config.dir);
       const ctx: BuildContext = {
         appName: 'demo', sourceDir: config.dir, config: fresh, toolchain: go, paths: appPaths('demo', { HOP3_HOME: path.join(root, 'home') }),
-        sourceEntries, sourceDigest: 'digest', secrets: [], now: new Date(), env, log: silentLogger,
+        sourceEntries, sourceDigest: 'digest', buildKey: 'sha256:key', secrets: [], now: new Date(), builtAtSource: 'clock', env, log: silentLogger,
       };
       return resolveDockerfile(ctx, await contextEntries(config.dir, sourceEntries));
     };

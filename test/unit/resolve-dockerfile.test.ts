@@ -35,7 +35,7 @@ async function resolve(files: Record<string, string>, options: { baseImage?: str
   const sourceEntries = await listSourceTree(dir);
   const ctx: BuildContext = {
     appName: 'demo', sourceDir: dir, config, toolchain: options.toolchain ?? (await detectToolchain(config)).toolchain,
-    paths: appPaths('demo', { HOP3_HOME: path.join(root, 'home') }), sourceEntries, sourceDigest: 'digest', secrets: [], now: new Date(), env: options.env ?? {}, log: silentLogger,
+    paths: appPaths('demo', { HOP3_HOME: path.join(root, 'home') }), sourceEntries, sourceDigest: 'digest', buildKey: 'sha256:key', secrets: [], now: new Date(), builtAtSource: 'clock', env: options.env ?? {}, log: silentLogger,
     ...(options.baseImage ? { baseImage: options.baseImage } : {}),
   };
   return { dir, resolved: resolveDockerfile(ctx, await contextEntries(dir, sourceEntries)) };

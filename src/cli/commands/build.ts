@@ -5,6 +5,7 @@ import type { AppSource } from '../../app/build-targets.js';
 import { Hop3Error } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { appLabels, buildSummary, outcomeJson } from '../build-summary.js';
+import { recordedCommandLine } from '../command-line.js';
 import { cliContext, type CliContext } from '../context.js';
 import type { LiveProgress } from '../live-progress.js';
 import { formatError, printJson } from '../output.js';
@@ -38,6 +39,7 @@ function sharedOptions(flags: BuildFlags, ctx: CliContext): Omit<BuildRequest, '
     ...(flags.baseImage ? { baseImage: flags.baseImage } : {}),
     ...(flags.secret?.length ? { secrets: flags.secret } : {}),
     ...(flags.force ? { force: true } : {}),
+    commandLine: recordedCommandLine(process.argv.slice(2)),
     env: ctx.env,
     signal: ctx.signal,
   };
