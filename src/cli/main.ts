@@ -124,6 +124,14 @@ function program(setExit: (code: number) => void): Command {
     .action(action(() => import('./commands/inspect.js')));
 
   cli
+    .command('diff')
+    .argument('<a>', 'an artifact file, app@<release> (e.g. myapp@3), app:<build_id>, or an app (its latest build)')
+    .argument('<b>', 'the same, to compare with')
+    .description('what differs between two artifacts, field by field (metadata and provenance included); exit 0 identical, 1 different, 2 error')
+    .option('--json', 'machine-readable output')
+    .action(action(() => import('./commands/diff.js')));
+
+  cli
     .command('doctor')
     .description('which builders and deployers are usable here, with versions, and what to install')
     .option('--json', 'machine-readable output')
