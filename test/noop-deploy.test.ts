@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, Sandbox } from './helpers/sandbox.js';
@@ -46,12 +46,15 @@ describe('deploying unchanged source', () => {
       expect(built.stderr).toContain(`build ${before.build_id} has the same inputs`);
       expect(built.stdout.trim()).toBe(path.join(sandbox.home, 'apps', fixture, 'builds', before.build_id, 'BUILD_ARTIFACT.json'));
 
-      // --force builds again (a new build and release); a changed source does too.
+      // --force builds again (a new build dir, `<build_id>.2`, and release) under the same content-derived id; a changed source builds too.
       const forced = await sandbox.hop3(['deploy', app, '--force']);
       expect(forced.exitCode, forced.all).toBe(0);
       expect(forced.stderr).not.toContain('nothing to build');
       const afterForce = await status(sandbox, fixture);
-      expect(afterForce.build_id).not.toBe(before.build_id);
+      expect(afterForce.build_id).toBe(before.build_id);
+      const forcedArtifact = JSON.parse(await readFile(path.join(sandbox.home, 'apps', fixture, 'BUILD_ARTIFACT.json'), 'utf8'));
+      expect(forcedArtifact.metadata.build_dir).toBe(`${before.build_id}.2`);
+      expect(forcedArtifact.location).toBe(path.join(sandbox.home, 'apps', fixture, 'builds', `${before.build_id}.2`));
       expect(afterForce.release).toBe(before.release + 1);
 
       await writeFile(path.join(app, 'CHANGED.txt'), 'a code-only change\n');
