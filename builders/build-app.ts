@@ -93,7 +93,8 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
     const choice = await detection.toolchain.describe?.(config);
     if (choice) log.info(choice);
     // The build's time and the checkout are asked once, up front: the same source gives the same built_at.
-    const [time, git] = await Promise.all([buildTime(sourceDir, request.env, request.now ?? (() => new Date())), gitState(sourceDir, request.env)]);
+    const git = await gitState(sourceDir, request.env);
+    const time = buildTime(request.env, git, request.now ?? (() => new Date()));
     const now = time.date;
     const key = await buildKey({
       appName,

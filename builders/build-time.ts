@@ -26,10 +26,9 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
  * A build's time, so that rebuilding the same source gives the same artifact: SOURCE_DATE_EPOCH when set;
  * else the last commit's time when the source is a clean git checkout; else the clock.
  */
-export async function buildTime(sourceDir: string, env: NodeJS.ProcessEnv, clock: () => Date): Promise<BuildTime> {
+export function buildTime(env: NodeJS.ProcessEnv, git: GitState | undefined, clock: () => Date): BuildTime {
   const epoch = sourceDateEpoch(env);
   if (epoch !== undefined) return { date: new Date(epoch * 1000), source: 'SOURCE_DATE_EPOCH' };
-  const git = await gitState(sourceDir, env);
   if (git && !git.dirty && git.commitTime !== undefined) return { date: new Date(git.commitTime * 1000), source: 'git-commit' };
   return { date: clock(), source: 'clock' };
 }
