@@ -171,7 +171,9 @@ export class DockerBuilder implements Builder {
         dockerfile: dockerfile.origin,
         base_images: baseImageIds,
         build_args: dockerfile.buildArgs,
-        build_cache: { steps: cache.steps, cached_steps: cache.cached },
+        // How much came from the engine's cache describes this run, not the image: a build asked to be reproducible
+        // (SOURCE_DATE_EPOCH) leaves it to the log, so that its artifact is the same bytes whatever the cache held.
+        ...(ctx.builtAtSource === 'SOURCE_DATE_EPOCH' ? {} : { build_cache: { steps: cache.steps, cached_steps: cache.cached } }),
         ...containerResources(ctx),
       },
     };
