@@ -106,7 +106,7 @@ describeWithRouter('releases behind the nginx router', () => {
     await writeFile(path.join(app, 'hop3.toml'), '[run]\ndrain = 0\n');
     const port = await freePort();
     expect((await sandbox.hop3(['deploy', app, '--port', String(port), '--quiet'])).exitCode).toBe(0);
-    const deploys = await Promise.all([1, 2, 3].map(() => sandbox.hop3(['deploy', app, '--quiet'])));
+    const deploys = await Promise.all([1, 2, 3].map(() => sandbox.hop3(['deploy', app, '--force', '--quiet'])));
     for (const deploy of deploys) expect(deploy.exitCode, deploy.all).toBe(0);
     const releases = JSON.parse((await sandbox.hop3(['releases', 'swap-app', '--json'])).stdout) as ReleaseJson[];
     expect(releases.map((r) => r.release)).toEqual([1, 2, 3, 4]);
