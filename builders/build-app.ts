@@ -2,7 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkArtifactTarget, parseArtifact, saveArtifact, ARTIFACT_FILE_NAME, type Artifact } from '../src/artifact/artifact-file.js';
 import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
-import { loadAppConfig } from '../src/config/app-config.js';
+import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
 import { notActedOnWarning } from '../src/config/app-settings.js';
 import { staticfileWarning } from '../src/config/staticfile.js';
 import { Hop3Error } from '../src/errors.js';
@@ -20,6 +20,7 @@ import { provenanceInputs } from './provenance-inputs.js';
 import { createBuildDir } from '../src/state/build-dirs.js';
 import { planBuild, plannedSummary } from './plan-build.js';
 import { resolveBuildSecrets, secretRequests, type SecretRequest } from './secrets/build-secrets.js';
+import { effectiveSource } from './source-fetch.js';
 import { digestSourceTree, listSourceTree } from './source-tree.js';
 import type { Detection } from './toolchains/registry.js';
 
@@ -58,12 +59,19 @@ export interface BuildResult {
 
 /** The build half of the pipeline: config -> toolchain -> builder -> manifest merge -> frozen, saved artifact. */
 export async function buildApp(request: BuildRequest): Promise<BuildResult> {
-  const sourceDir = await resolveSourceDir(request.sourceDir);
+  const appDir = await resolveSourceDir(request.sourceDir);
   const outputFile = request.output === undefined ? undefined : await checkArtifactTarget(request.output);
-  const config = await loadAppConfig(sourceDir);
-  const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(sourceDir);
+  const appConfig = await loadAppConfig(appDir);
+  const appName = request.name !== undefined ? validateAppName(request.name) : appNameFromDir(appDir);
   const paths = appPaths(appName, request.env);
-  for (const unacted of [notActedOnWarning(config.settings), staticfileWarning(config.staticfile)]) if (unacted) request.log.warn(unacted);
+  const unacted = notActedOnWarning(appConfig.settings);
+  if (unacted) request.log.warn(unacted);
+  // With [source], the build reads the upstream code with the app's files over it (its digest covers both).
+  await using source = await effectiveSource(appDir, appConfig.settings.source, request);
+  const sourceDir = source.dir;
+  const config = sourceDir === appDir ? appConfig : await loadAppConfig(sourceDir);
+  const staticfile = staticfileWarning(config.staticfile);
+  if (staticfile) request.log.warn(staticfile);
   // The source is digested while the plan loads the builder and detects the toolchain: together, they cost the longest one.
   const listing = listSourceTree(sourceDir, config.settings.build.ignore);
   const digest = listing.then((entries) => digestSourceTree(sourceDir, entries));
@@ -87,13 +95,13 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const redact = redactor(secrets.map((secret) => secret.value));
   const log = redact.logger(request.log);
   try {
-    log.step(`building ${appName} from ${sourceDir}`);
+    log.step(`building ${appName} from ${appDir}`);
     for (const line of plannedSummary(planned)) log.info(`  ${line}`);
     for (const warning of planned.plan.warnings) log.warn(warning);
     const choice = await detection.toolchain.describe?.(config);
     if (choice) log.info(choice);
     // The build's time and the checkout are asked once, up front: the same source gives the same built_at.
-    const git = await gitState(sourceDir, request.env);
+    const git = await gitState(appDir, request.env);
     const time = buildTime(request.env, git, request.now ?? (() => new Date()));
     const now = time.date;
     const key = await buildKey({
@@ -177,12 +185,14 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
             built_at_source: time.source,
             source_digest: `sha256:${sourceDigest}`,
             provenance_inputs: provenanceInputsValue,
+            ...(source.upstream ? { upstream_source: source.upstream } : {}),
             toolchain_reason: detection.reason,
             provenance: manifest.provenance,
             ...(config.settings.deploy.target ? { deploy_target: config.settings.deploy.target } : {}),
             ...(Object.keys(config.settings.health.probe).length > 0 ? { healthcheck: config.settings.health.probe } : {}),
             ...(Object.keys(config.settings.run.policy).length > 0 ? { release_policy: config.settings.run.policy } : {}),
             ...(config.settings.run.user ? { run_user: config.settings.run.user } : {}),
+            ...runSettingsMetadata(config),
           },
         },
         `artifact of ${appName}`,
@@ -199,6 +209,20 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   } catch (error) {
     throw redact.error(error);
   }
+}
+
+/**
+ * What the run side needs from hop3.toml beyond the runtime (whose schema is versioned): the web port, the
+ * start timeout, which variables are generated (never their values) and the system packages, in metadata.
+ */
+function runSettingsMetadata({ settings }: AppConfig): Record<string, unknown> {
+  const { run, build, generatedEnv } = settings;
+  return {
+    ...(run.webPort ? { web_port: run.webPort.port } : {}),
+    ...(run.startTimeout !== undefined ? { start_timeout: run.startTimeout } : {}),
+    ...(Object.keys(generatedEnv).length > 0 ? { generated_env: generatedEnv } : {}),
+    ...(build.packages.length + run.packages.length > 0 ? { system_packages: { build: build.packages, run: run.packages } } : {}),
+  };
 }
 
 /** Secrets go only to a builder that says it can keep them out of what it builds; nothing has been built yet. */

@@ -6,6 +6,7 @@ ARG BUILD_IMAGE=golang:1-bookworm
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
+# @hop3 build-packages
 ARG GO_BUILD="-o bin/app ."
 # Portable binaries by default; [docker] build-args may set CGO_ENABLED=1 with a build image that has a C compiler.
 ARG CGO_ENABLED=0
@@ -28,6 +29,7 @@ RUN set -e; mod=; \
 # Final stage: the base image plus /app (the source, for the files a Go app reads at run time, and bin/); no Go.
 FROM ${BASE_IMAGE}
 WORKDIR /app
+# @hop3 run-packages
 # Numeric, so it needs no passwd entry in any base image. Before the COPY, which changes with every build, so the
 # cache keeps it; COPY ignores USER: /app stays root-owned and read-only to the app.
 USER 10001:10001

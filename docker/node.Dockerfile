@@ -5,6 +5,7 @@ ARG BUILD_IMAGE=node:20-slim
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
+# @hop3 build-packages
 # npm's cache stays in the build stage, which the final image does not inherit.
 ENV npm_config_cache=/tmp/npm-cache npm_config_update_notifier=false
 # Dependencies before the code, so a code-only change reuses the install from the engine's cache. hop3 replaces the
@@ -19,6 +20,7 @@ RUN if node -e "process.exit(require('./package.json').scripts?.build ? 0 : 1)";
 # Final stage: the base image plus /app (with its production node_modules); npm is not needed to run.
 FROM ${BASE_IMAGE}
 WORKDIR /app
+# @hop3 run-packages
 # Numeric, so it needs no passwd entry in any base image. Before the COPY, which changes with every build, so the
 # cache keeps it; COPY ignores USER: /app stays root-owned and read-only to the app.
 USER 10001:10001

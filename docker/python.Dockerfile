@@ -6,6 +6,7 @@ ARG BUILD_IMAGE=python:3.12-slim
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
+# @hop3 build-packages
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 # Dependencies before the code, so a code-only change reuses the install from the engine's cache. hop3 replaces the
 # next line with COPYs of what the install reads (requirements files, local wheels), or of everything (pyproject.toml).
@@ -18,6 +19,7 @@ COPY . /app
 # Final stage: the base image plus /app; no build tools, no pip cache.
 FROM ${BASE_IMAGE}
 WORKDIR /app
+# @hop3 run-packages
 # Numeric, so it needs no passwd entry in any base image. Before the COPY, which changes with every build, so the
 # cache keeps it; COPY ignores USER: /app stays root-owned and read-only to the app.
 USER 10001:10001

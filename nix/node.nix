@@ -20,12 +20,25 @@ let
   # Whether package.json defines a build script.
   buildScript = @@buildScript@@;
   npmFlags = "--offline --no-audit --no-fund --no-update-notifier";
+  # [build] packages are on the build's PATH; [run] packages' bin/ is linked into $out/bin (the workers' PATH).
+  # Each is an attribute path in pkgs (hop3 maps common Debian names, e.g. libpq-dev -> postgresql).
+  package = key: attrPath: builtins.foldl'
+    (set: attr: if builtins.isAttrs set && builtins.hasAttr attr set then builtins.getAttr attr set
+      else throw "hop3: ${key}: no package \"${attrPath}\" in the package set")
+    pkgs (builtins.filter builtins.isString (builtins.split "\\." attrPath));
+  buildInputs = map (package "[build] packages") @@buildPackages@@;
+  runtimeInputs = map (package "[run] packages") @@runPackages@@;
 in
-pkgs.runCommand name { nativeBuildInputs = [ pkgs.nodejs ]; } ''
+pkgs.runCommand name { nativeBuildInputs = [ pkgs.nodejs ] ++ buildInputs; } ''
   mkdir -p $out/bin $out/hop3
   cp -r ${src} $out/app
   chmod -R u+w $out/app
   ln -s ${pkgs.nodejs}/bin/node $out/bin/node
+  for input in ${toString runtimeInputs}; do
+    for tool in $input/bin/*; do
+      [ -e "$tool" ] && [ ! -e "$out/bin/$(basename "$tool")" ] && ln -s "$tool" $out/bin/ || true
+    done
+  done
   cd $out/app
   export HOME=$TMPDIR npm_config_cache=$TMPDIR/npm-cache
   npm ${install} ${npmFlags}

@@ -17,13 +17,26 @@ let
   # hop3's runtime defaults (workers, env, PATH); "/@out@" stands for this output.
   runtime = @@runtime@@;
   python = pkgs.python3.withPackages (ps: [ ps.pip ]);
+  # [build] packages are on the build's PATH; [run] packages' bin/ is linked into $out/bin (the workers' PATH).
+  # Each is an attribute path in pkgs (hop3 maps common Debian names, e.g. libpq-dev -> postgresql).
+  package = key: attrPath: builtins.foldl'
+    (set: attr: if builtins.isAttrs set && builtins.hasAttr attr set then builtins.getAttr attr set
+      else throw "hop3: ${key}: no package \"${attrPath}\" in the package set")
+    pkgs (builtins.filter builtins.isString (builtins.split "\\." attrPath));
+  buildInputs = map (package "[build] packages") @@buildPackages@@;
+  runtimeInputs = map (package "[run] packages") @@runPackages@@;
 in
-pkgs.runCommand name { nativeBuildInputs = [ python ]; } ''
+pkgs.runCommand name { nativeBuildInputs = [ python ] ++ buildInputs; } ''
   mkdir -p $out/bin $out/hop3
   cp -r ${src} $out/app
   chmod -R u+w $out/app
   ln -s ${python}/bin/python3 $out/bin/python3
   ln -s ${python}/bin/python3 $out/bin/python
+  for input in ${toString runtimeInputs}; do
+    for tool in $input/bin/*; do
+      [ -e "$tool" ] && [ ! -e "$out/bin/$(basename "$tool")" ] && ln -s "$tool" $out/bin/ || true
+    done
+  done
   export HOME=$TMPDIR PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
   python3 -m venv --without-pip $out/app/.venv
   site=$($out/app/.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')

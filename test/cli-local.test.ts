@@ -132,7 +132,7 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     expect(json.artifact.runtime.workers.web).toBe('python3 serve.py');
   });
 
-  it('builds and runs an app using every hop3.toml section: one warning names what hop3 does not act on, [healthcheck] timeout sets the wait', async () => {
+  it('builds and runs an app using every hop3.toml section: one warning names what hop3 does not act on, the rest is acted on', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('hop3-full-toml');
     const build = await sandbox.hop3(['build', app, '--builder', 'local']);
@@ -140,15 +140,22 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
     const warnings = logLines(build.stderr).filter((line) => line.startsWith('warning:'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^warning: hop3\.toml: declared, not acted on by hop3: \[app\] name, /);
-    for (const key of ['[docker] runtime', '[run] start-timeout', '[[addons]] postgres', '[[provider]] redis', '[backup]', '[env] _policy', '[env] SECRET_KEY = { generate }']) {
+    for (const key of ['[docker] runtime', '[port] admin', '[source] type = "git"', '[[addons]] postgres', '[[provider]] redis', '[backup]', '[env] _policy']) {
       expect(warnings[0]).toContain(key);
     }
-    expect(warnings[0]).not.toMatch(/\[healthcheck\] timeout|\[metadata\]/);
+    // Acted on: not in the warning.
+    expect(warnings[0]).not.toMatch(/\[healthcheck\] timeout|\[metadata\]|start-timeout|packages|\[web\] port|\[port\] web|\[docker\] port|SECRET_KEY/);
 
     const artifact = JSON.parse(await readFile(path.join(sandbox.home, 'apps', 'hop3-full-toml', 'BUILD_ARTIFACT.json'), 'utf8'));
     expect(artifact.runtime).toMatchObject({ healthcheck_timeout: 60, healthcheck_path: '/health', before_run: ['echo migrating'] });
-    expect(artifact.runtime.env_vars).toEqual({ GREETING: 'hello', DEBUG: 'false', WORKERS: '2', GREETING_URL: 'http://full.example.org/hello' });
-    expect(artifact.metadata.deploy_target).toBe('process');
+    expect(artifact.runtime.env_vars).toEqual({ GREETING: 'hello', DEBUG: 'false', WORKERS: '2', LISTEN: 'port $PORT', GREETING_URL: 'http://full.example.org/hello' });
+    expect(artifact.metadata).toMatchObject({
+      deploy_target: 'process',
+      web_port: 8000,
+      start_timeout: 30,
+      generated_env: { SECRET_KEY: { generate: 'urlsafe', length: 32 } },
+      system_packages: { build: ['python3'], run: ['python3'] },
+    });
     const explain = await sandbox.hop3(['inspect', 'hop3-full-toml', '--explain']);
     expect(explain.stdout).toMatch(/healthcheck_timeout = 60\s+<- hop3\.toml/);
     expect(explain.stdout).toMatch(/PATH, PORT, APP, PROC_TYPE\s+<- hop3 when it runs/);
@@ -156,6 +163,7 @@ describe('hop3 CLI with the local builder and the process deployer', () => {
 
     const deploy = await sandbox.hop3(['deploy', app, '--port', String(await freePort())]);
     expect(deploy.exitCode, deploy.all).toBe(0);
+    expect(deploy.stderr).toContain('waiting up to 30 s ([run] start-timeout)');
     expect(deploy.stderr).toContain('waiting up to 60 s');
     await checkProbes(deploy.stdout.trim(), 'hop3-full-toml');
     expect((await sandbox.hop3(['stop', 'hop3-full-toml'])).exitCode).toBe(0);

@@ -7,6 +7,7 @@ import { Hop3Error } from '../../src/errors.js';
 import { runCommand } from '../../src/process/run-command.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { hooksNotRun } from '../../src/config/build-hooks.js';
+import { packagesNotAdded } from '../../src/config/system-packages.js';
 import type { Availability, Builder, BuilderEngines, BuilderPlan, BuildContext, BuildOutput, PlanContext } from '../builder.js';
 import { digestSourceTree } from '../source-tree.js';
 import { contextEntries, contextEpoch, packContext } from './build-context.js';
@@ -78,7 +79,7 @@ export class DockerBuilder implements Builder {
         },
         ...instructions.run.map((command) => ({ run: `RUN ${command}` })),
       ],
-      warnings: hooks ? [hooks] : [],
+      warnings: [...(hooks ? [hooks] : []), ...(dockerfile.generated ? [] : packagesNotAdded(ctx.config, dockerfile.origin))],
       ...(dockerfile.generated ? {} : { runtimeFromBuild: `the image's WORKDIR, and its ENTRYPOINT/CMD as the web worker when the app names no worker` }),
     };
   }

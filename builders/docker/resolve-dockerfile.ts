@@ -6,6 +6,7 @@ import type { PlanContext } from '../builder.js';
 import type { SourceEntry } from '../source-tree.js';
 import type { ExtraFile } from './build-context.js';
 import { withDependencyLayer } from './dependency-layer.js';
+import { installPackages } from './dockerfile-packages.js';
 
 /** Where hop3 puts a generated Dockerfile in the context; the daemon drops it after reading (see below). */
 const GENERATED_DOCKERFILE = '.hop3/Dockerfile';
@@ -76,7 +77,9 @@ export async function resolveDockerfile(ctx: PlanContext, entries: readonly Sour
   }
   const plan = await ctx.toolchain.dockerfile(ctx.config);
   const template = `${plan.template}.Dockerfile`;
-  const { text, copied } = withDependencyLayer(await readFile(path.join(TEMPLATES_DIR, template), 'utf8'), plan.dependencyFiles, entries, CONTAINER_APP_ROOT);
+  const packages = { build: ctx.config.settings.build.packages, run: ctx.config.settings.run.packages };
+  const withPackages = installPackages(await readFile(path.join(TEMPLATES_DIR, template), 'utf8'), packages);
+  const { text, copied } = withDependencyLayer(withPackages, plan.dependencyFiles, entries, CONTAINER_APP_ROOT);
   const base = chosenBase ?? plan.defaultBaseImage;
   const build = plan.buildImage ? docker.buildImage || ctx.env[plan.buildImage.env] || plan.buildImage.default : chosenBuild ?? base;
   const passed = Object.fromEntries((plan.passEnv ?? []).flatMap((name) => (ctx.env[name] ? [[name, ctx.env[name]]] : [])));

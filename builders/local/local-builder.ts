@@ -8,6 +8,7 @@ import type { PlanStep } from '../toolchains/toolchain.js';
 import { writeSecretFiles } from '../secrets/secret-files.js';
 import { copySourceTree } from '../source-tree.js';
 import { installDependencies } from './dependency-reuse.js';
+import { checkHostPackages, installHint, missingHostPackages } from './host-packages.js';
 import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 
 /** The build key's first 16 hex digits: the same inputs give the same id, wherever and whenever they are built. */
@@ -44,6 +45,7 @@ export class LocalBuilder implements Builder {
   }
 
   async build(ctx: BuildContext): Promise<BuildOutput> {
+    await checkHostPackages(ctx.config.settings, ctx.env); // before anything is copied: a missing package fails at once
     const buildId = localBuildId(ctx.buildKey);
     // A forced rebuild of the same inputs gets a dir of its own (`<build_id>.2`): older releases keep theirs.
     const { name, dir } = await createBuildDir(ctx.paths, buildId, ctx.appName);
@@ -76,16 +78,20 @@ export class LocalBuilder implements Builder {
     const hooks = buildHooks(ctx.config);
     const run = (commands: string[], because: string | undefined): PlanStep[] => commands.map((command) => ({ run: command, ...(because ? { because } : {}) }));
     const install = ctx.toolchain.planSteps ? await ctx.toolchain.planSteps(ctx.config, ctx.env) : [{ run: `the ${ctx.toolchain.name} toolchain's install (it does not describe its steps)` }];
+    const { settings } = ctx.config;
+    const packages = [...new Set([...settings.build.packages, ...settings.run.packages])];
+    const missing = [...new Set((await missingHostPackages(ctx.config.settings, ctx.env)).map((m) => m.name))];
     return {
       appRoot,
       steps: [
+        ...(packages.length > 0 ? [{ run: `check that this host has the system packages ${packages.join(', ')}`, because: `[build]/[run] packages in ${ctx.config.settings.file}; the local builder installs none` }] : []),
         { run: `copy the source (${ctx.sourceEntries.length} entries) into ${appRoot}` },
         ...run(hooks.before, hooks.from.before),
         ...install,
         ...run(hooks.build, hooks.from.build),
         ...run(hooks.after, hooks.from.after),
       ],
-      warnings: [],
+      warnings: missing.length > 0 ? [`this host lacks the system packages ${missing.join(', ')}: the build will stop (BUILD_PACKAGES_MISSING). ${installHint(missing)}`] : [],
     };
   }
 }

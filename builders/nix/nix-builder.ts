@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { Hop3Error } from '../../src/errors.js';
 import { ensureAppDirs } from '../../src/state/app-dirs.js';
 import { hooksNotRun } from '../../src/config/build-hooks.js';
+import { packagesNotAdded } from '../../src/config/system-packages.js';
 import type { Availability, Builder, BuilderEngines, BuilderPlan, BuildContext, BuildOutput, PlanContext } from '../builder.js';
 import { NIX_FILES } from '../toolchains/generic.js';
 import { TOOLCHAINS } from '../toolchains/registry.js';
@@ -66,7 +67,7 @@ export class NixBuilder implements Builder {
     return {
       appRoot: `/nix/store/<hash>-${ctx.appName}/app`,
       steps,
-      warnings: hooks ? [hooks] : [],
+      warnings: [...(hooks ? [hooks] : []), ...(own ? packagesNotAdded(ctx.config, own) : [])],
       ...(own && own !== GENERATED_NIX_FILE ? { runtimeFromBuild: `the runtime defaults ${own} writes to hop3/runtime.json in its output` } : {}),
     };
   }

@@ -4,6 +4,7 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { Hop3Error } from '../../src/errors.js';
 import { packageRoot } from '../../src/package-root.js';
 import type { NixValue, Toolchain } from '../toolchains/toolchain.js';
+import { nixAttribute } from './nix-packages.js';
 
 export const NIX_TEMPLATE_DIR = path.join(packageRoot, 'nix');
 /** The file a generated expression is written to (staged for a build, or in the app by `hop3 nix eject`). */
@@ -23,7 +24,13 @@ export async function generateNixExpression(toolchain: Toolchain, config: AppCon
     });
   }
   const { template, variables } = await toolchain.nixExpression(config);
-  const values: Record<string, NixValue> = { name: appName, ...variables };
+  const { build, run } = config.settings;
+  const values: Record<string, NixValue> = {
+    name: appName,
+    buildPackages: [...new Set(build.packages.map(nixAttribute))],
+    runPackages: [...new Set(run.packages.map(nixAttribute))],
+    ...variables,
+  };
   const source = await readFile(path.join(NIX_TEMPLATE_DIR, template), 'utf8');
   const text = source.replace(/( *)[^\n]*?@@(\w+)@@/g, (line, indent: string, name: string) => {
     const value = values[name];

@@ -23,6 +23,8 @@ interface FailureDetails extends NixFailureContext {
 const BUILDER_FAILED = /error: builder for '([^']+\.drv)' failed with exit code (\d+)/;
 const FLAKE_ATTR_MISSING = /error: flake '[^']+' does not provide attribute '([^']+)'/;
 const FILE_ATTR_MISSING = /error: attribute '([^']+)' in selection path '([^']+)' not found/;
+/** The throw in hop3's templates for a `[build]`/`[run] packages` name pkgs does not have. */
+const UNKNOWN_PACKAGE = /hop3: (\[(?:build|run)\] packages): no package "([^"]+)" in the package set/;
 /** Build log lines as `--print-build-logs` prints them: `<drv name>> <line>`. */
 const BUILD_LOG_LINE = /^[\w.+-]+> /;
 
@@ -39,6 +41,13 @@ export async function describeNixFailure(stderr: string, details: FailureDetails
       `Nix could not build ${builder[1]} (exit code ${builder[2]}) from ${details.input}.${logTail ? ' Last lines of its log:' : ' Its builder printed nothing.'}`,
       { ...common, ...(logTail ? { outputTail: logTail } : {}), hint: `Fix the build script in ${details.input}; \`nix log ${builder[1]}\` shows the whole log.` },
     );
+  }
+  const unknownPackage = UNKNOWN_PACKAGE.exec(text);
+  if (unknownPackage) {
+    return new Hop3Error('BUILD_NIX_PACKAGE_UNKNOWN', `${unknownPackage[1]}: the package set has no "${unknownPackage[2]}" (built with ${details.input}).`, {
+      ...common,
+      hint: 'Name a nixpkgs attribute (search.nixos.org/packages; e.g. postgresql for libpq-dev): hop3 maps a few Debian names (nix/README.md), others are taken as attribute paths as written.',
+    });
   }
   const missing = FLAKE_ATTR_MISSING.exec(text) ?? FILE_ATTR_MISSING.exec(text);
   if (missing) {

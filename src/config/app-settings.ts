@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { Hop3Error } from '../errors.js';
 import { formatIssues } from '../validation.js';
+import { expandReferences } from './env-references.js';
 import { Hop3TomlSchema, readToml, type EnvGenerate, type Hop3Toml } from './hop3-toml.js';
 
 /**
@@ -15,8 +16,15 @@ export interface AppSettings {
   health: HealthSettings;
   /** URL prefix -> folder: `[static]` when non-empty, else `[run] static`; undefined when neither says. */
   static: { mounts: Record<string, string>; key: '[static]' | '[run] static' } | undefined;
-  /** `[env]` as strings: plain values stringified, then `[env.computed]` with `${VAR}` substituted. */
+  /**
+   * `[env]` as strings: plain values stringified, then `[env.computed]` with references to `[env]` values
+   * substituted (env-references.ts; the others are expanded at run time, against the worker's variables).
+   */
   env: Record<string, string>;
+  /** `[env] NAME = { generate = ... }`: made once per app when it first runs, kept in its state, never in the artifact. */
+  generatedEnv: Record<string, EnvGenerate>;
+  /** `[source]` hop3 fetches before building (a tarball or directory: file://, a path, http(s)); undefined otherwise. */
+  source: SourceSettings | undefined;
   docker: DockerSettings;
   nix: NixSettings;
   /** `[deploy] target`: where the artifact runs by default; checked when it runs. */
@@ -41,6 +49,13 @@ export interface BuildSettings {
   ignore: string[];
   /** `[build] secrets`: build secret ids, each read from the environment variable of the same name. */
   secrets: string[];
+  /** `[build] packages`: system packages the build needs. */
+  packages: string[];
+}
+
+export interface SourceSettings {
+  /** As written, `${upstream_version}` substituted: `file:///...`, a path (relative to the app dir), or `http(s)://...`. */
+  url: string;
 }
 
 export interface RunSettings {
@@ -52,6 +67,15 @@ export interface RunSettings {
   policy: { keep_releases?: number; max_restarts?: number; restart_window?: number; drain?: number };
   /** `[run] user`: who the process deployer runs the app as; undefined: hop3's own user. */
   user: string | undefined;
+  /** `[run] packages`: system packages the app needs to run. */
+  packages: string[];
+  /** `[run] start-timeout`: seconds the app may take to start answering HTTP; undefined: the health check timeout covers it. */
+  startTimeout: number | undefined;
+  /**
+   * The port the web worker listens on inside a container (`[port] web`, else `[web] port`, else `[docker] port`):
+   * the container target maps the app's port to it and passes it as PORT; processes keep hop3's PORT.
+   */
+  webPort: { port: number; key: '[port] web' | '[web] port' | '[docker] port' } | undefined;
 }
 
 export interface HealthSettings {
@@ -132,24 +156,27 @@ export const SET_BY_HOP3: Readonly<Record<string, string>> = {
 };
 /** Variables the process deployer points at the app's writable data dir (containers keep the app's value). */
 const SET_BY_PROCESS_DEPLOYER = ['HOME', 'TMPDIR', 'HOP3_DATA_DIR'];
+/** Every variable a worker gets from hop3 whatever the app says: `[env]` values may refer to them ($PORT). */
+export const WORKER_VARIABLES: readonly string[] = [...Object.keys(SET_BY_HOP3), 'BIND_ADDRESS', ...SET_BY_PROCESS_DEPLOYER];
 
 /** Everything hop3 understands in hop3.toml but does not act on yet. `[metadata]` is not here: it only describes the app. */
 export const NOT_ACTED_ON: readonly UnactedKey[] = [
   unactedKey('app', 'name', 'names the app (hop3 takes --name, else the directory name)'),
   unactedKey('build', 'test', 'runs these commands as a smoke test after the build'),
-  unactedKey('build', 'packages', 'installs these system packages for the build'),
   unactedKey('build', 'node-version', 'installs this Node.js version for the app'),
   unactedKey('build', 'pip-install', 'pip-installs these extra packages'),
-  unactedKey('run', 'packages', 'installs these system packages for the run'),
-  unactedKey('run', 'start-timeout', 'waits this long for the app to start'),
-  unactedKey('docker', 'port', 'publishes this container port'),
   unactedKey('docker', 'runtime', 'runs the app with docker or docker-compose'),
-  unactedKey('web', 'port', 'routes web traffic to this port'),
-  unactedEntries('[port] <name>', 'maps these ports', (toml) => Object.keys(toml.port ?? {}).map((name) => `[port] ${name}`)),
-  unactedEntries('[source]', 'fetches the upstream code (tarball, PyPI or git) and pins language versions', (toml) => {
-    const { type, url, package: pkg, version, tag, ...languages } = toml.source ?? {};
-    const top = [type, url, pkg, version, tag].some((value) => value !== undefined) ? ['[source]'] : [];
-    return [...top, ...Object.keys(languages).map((language) => `[source.${language}]`)];
+  unactedEntries('[port] <name>', 'maps these other ports (hop3 acts on [port] web only)', (toml) =>
+    Object.keys(toml.port ?? {})
+      .filter((name) => name !== 'web')
+      .map((name) => `[port] ${name}`),
+  ),
+  unactedEntries('[source] type = "pypi" | "git"', 'fetches the upstream code from PyPI or git (hop3 fetches tarballs and directories only)', (toml) =>
+    toml.source?.type === 'pypi' || toml.source?.type === 'git' ? [`[source] type = "${toml.source.type}"`] : [],
+  ),
+  unactedEntries('[source.<language>]', 'pins the language version the app is built with', (toml) => {
+    const { type: _type, url: _url, package: _pkg, version: _version, tag: _tag, ...languages } = toml.source ?? {};
+    return Object.keys(languages).map((language) => `[source.${language}]`);
   }),
   unactedEntries('[[addons]] <type>', 'provisions these services (databases, caches) and injects their credentials', (toml) => [
     ...(toml.addons ?? []).map((addon) => `[[addons]] ${addon.type ?? addon.name}`),
@@ -161,11 +188,6 @@ export const NOT_ACTED_ON: readonly UnactedKey[] = [
   unactedSection('integration', 'wires the app to platform services (LDAP, SSO, mail)'),
   unactedSection('backup', 'backs the app\'s data up on a schedule'),
   unactedKey('env', '_policy', 'chooses whether [env] overrides values already set (hop3: [env] always wins over toolchain defaults)'),
-  unactedEntries('[env] NAME = { generate }', 'generates the secret once on the first deploy and keeps it', (toml) =>
-    Object.entries(toml.env ?? {})
-      .filter(([name, value]) => name !== 'computed' && isGenerate(value))
-      .map(([name]) => `[env] ${name} = { generate }`),
-  ),
   unactedEntries('[env] HOME, TMPDIR, HOP3_DATA_DIR', 'the process deployer sets these to the app\'s data dir (containers keep the app\'s value)', (toml) =>
     SET_BY_PROCESS_DEPLOYER.filter((name) => toml.env?.[name] !== undefined).map((name) => `[env] ${name} (process deployer)`),
   ),
@@ -235,14 +257,53 @@ function checkEnv(toml: Hop3Toml, ctx: Ctx): void {
   }
 }
 
+/** Plain values, then `[env.computed]` expanded against them (what only the run knows, as $PORT, is left for it). */
 function envVars(toml: Hop3Toml): Record<string, string> {
   const { _policy: _unused, computed = {}, ...plain } = toml.env ?? {};
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(plain)) if (!isGenerate(value)) env[name] = String(value);
-  for (const [name, template] of Object.entries(computed)) {
-    env[name] = String(template).replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, ref: string) => env[ref] ?? '');
-  }
+  for (const [name, template] of Object.entries(computed)) env[name] = expandReferences(String(template), (ref) => env[ref]);
   return env;
+}
+
+function generatedEnv(toml: Hop3Toml): Record<string, EnvGenerate> {
+  const { _policy: _unused, computed: _computed, ...plain } = toml.env ?? {};
+  return Object.fromEntries(Object.entries(plain).filter((entry): entry is [string, EnvGenerate] => isGenerate(entry[1])));
+}
+
+/** `[port] web` (a number or `{ container }`), else `[web] port`, else `[docker] port`. */
+function webPort(toml: Hop3Toml): RunSettings['webPort'] {
+  const entry = toml.port?.web;
+  if (entry !== undefined) return { port: typeof entry === 'number' ? entry : entry.container, key: '[port] web' };
+  if (toml.web?.port !== undefined) return { port: toml.web.port, key: '[web] port' };
+  if (toml.docker?.port !== undefined) return { port: toml.docker.port, key: '[docker] port' };
+  return undefined;
+}
+
+/** `${upstream_version}` in `[source] url`, from `[metadata] upstream_version` (Hop3's one substitution there). */
+const UPSTREAM_VERSION = /\$\{upstream_version\}/g;
+
+/** A tarball or directory `[source]` (type tarball, or no type), its url substituted; git and PyPI sources are declared only. */
+function sourceSettings(toml: Hop3Toml): SourceSettings | undefined {
+  const source = toml.source;
+  if (source?.url === undefined || (source.type !== undefined && source.type !== 'tarball')) return undefined;
+  const version = toml.metadata?.upstream_version;
+  return { url: version === undefined ? source.url : source.url.replace(UPSTREAM_VERSION, () => version) };
+}
+
+/** A tarball `[source]` needs a url, and every `${...}` in it must be one hop3 substitutes. */
+function checkSource(toml: Hop3Toml, ctx: Ctx): void {
+  const source = toml.source;
+  if (source === undefined || (source.type !== undefined && source.type !== 'tarball')) return;
+  const hint = 'Point [source] url at a tarball or directory: file:///path/app-1.0.tar.gz, a path relative to the app, or an http(s) URL; ${upstream_version} takes [metadata] upstream_version.';
+  if (source.url === undefined) {
+    if (source.type === 'tarball') issue(ctx, ['source', 'url'], 'a tarball source needs a url', hint);
+    return;
+  }
+  for (const [match, name] of source.url.matchAll(/\$\{([^}]*)\}/g)) {
+    if (name !== 'upstream_version') issue(ctx, ['source', 'url'], `${match} is not substituted (only \${upstream_version} is)`, hint);
+    else if (toml.metadata?.upstream_version === undefined) issue(ctx, ['source', 'url'], `${match} needs [metadata] upstream_version, which is not set`, hint);
+  }
 }
 
 const definedOnly = <T extends object>(values: T): T => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as T;
@@ -267,11 +328,15 @@ function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
       afterBuild: build['after-build'],
       ignore: build.ignore ?? [],
       secrets: build.secrets ?? [],
+      packages: build.packages ?? [],
     },
     run: {
       workers,
       beforeRun: run['before-run'],
       user: run.user,
+      packages: run.packages ?? [],
+      startTimeout: run['start-timeout'],
+      webPort: webPort(toml),
       policy: definedOnly({ keep_releases: run['keep-releases'], max_restarts: run['max-restarts'], restart_window: run['restart-window'], drain: run.drain }),
     },
     health: {
@@ -281,6 +346,8 @@ function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
     },
     static: staticMounts && { mounts: staticMounts, key: nonEmpty(toml.static) ? '[static]' : '[run] static' },
     env: envVars(toml),
+    generatedEnv: generatedEnv(toml),
+    source: sourceSettings(toml),
     docker: {
       baseImage: docker['base-image'],
       buildImage: docker['build-image'],
@@ -309,7 +376,7 @@ function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
 }
 
 /** hop3.toml's schema, then the settings derived from it. */
-export const AppSettingsSchema = Hop3TomlSchema.superRefine(checkEnv).transform(toSettings);
+export const AppSettingsSchema = Hop3TomlSchema.superRefine(checkEnv).superRefine(checkSource).transform(toSettings);
 
 /** Settings from hop3.toml's text; a syntax error, a wrong or unknown key is a CONFIG_TOML_* error naming it. */
 export function parseAppSettings(text: string, file = 'hop3.toml'): AppSettings {

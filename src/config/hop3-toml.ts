@@ -15,6 +15,12 @@ const StringList = z.array(z.string());
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const Port = z.number().int().min(1).max(65535);
 const Policy = z.enum(['keep-existing', 'override']);
+/**
+ * A system package: a Debian name (`libpq-dev`, `jq=1.6*`, `gcc:amd64`) or a nixpkgs attribute path
+ * (`python3Packages.flask`). Nothing a shell would read otherwise: the names go into apt-get lines.
+ */
+const PackageName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._:=~*-]*$/, 'a package name such as "libpq-dev" (letters, digits and + . _ : = ~ * -)');
+const Packages = z.array(PackageName);
 
 const MetadataSection = z
   .object({
@@ -50,7 +56,8 @@ const BuildSection = z
     'after-build': Commands,
     build: Commands,
     test: Commands,
-    packages: StringList,
+    /** System packages the build needs (docker: apt in the build stage; nix: from pkgs; local: checked). */
+    packages: Packages,
     'node-version': z.string(),
     'pip-install': StringList,
     ignore: StringList,
@@ -67,8 +74,10 @@ const RunSection = z
     workers: z.record(z.string().regex(WORKER_NAME), z.string().min(1), {
       error: (issue) => (issue.code === 'invalid_key' ? 'worker names are letters, digits, "_" and "-" (they name log files and go into commands)' : undefined),
     }),
+    /** Seconds the app may take to start answering HTTP (then the health check has its own timeout). */
     'start-timeout': z.number().positive(),
-    packages: StringList,
+    /** System packages the app needs to run (docker: apt in the final stage; nix: in $out/bin; local: checked). */
+    packages: Packages,
     static: z.record(z.string(), z.string()),
     healthcheck: z.string(),
     'healthcheck-timeout': z.number().int().positive(),
@@ -88,7 +97,7 @@ const RunSection = z
 /** Secret generators Hop3 offers for `[env]` values, generated once on the first deploy. */
 export const ENV_GENERATORS = ['hex', 'base64', 'urlsafe', 'password', 'uuid'] as const;
 const EnvGenerate = z
-  .object({ generate: z.enum(ENV_GENERATORS), length: z.number().int().positive().optional(), prefix: z.string().optional(), display: z.boolean().optional() })
+  .object({ generate: z.enum(ENV_GENERATORS), length: z.number().int().positive().max(4096).optional(), prefix: z.string().optional(), display: z.boolean().optional() })
   .strict();
 export type EnvGenerate = z.infer<typeof EnvGenerate>;
 

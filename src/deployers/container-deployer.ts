@@ -10,8 +10,8 @@ import { selectWorkers, type Started, type Deployer, type DeployerContext, type 
 import { containerLimits } from '../artifact/container-resources.js';
 import { decodeLogFrames, LogFrames } from './log-frames.js';
 import { waitForWorkers } from './readiness.js';
-import { releasePolicy } from './release-policy.js';
-import { webWorkerName } from './worker-env.js';
+import { releasePolicy, webPort } from './release-policy.js';
+import { appVariables, webWorkerName } from './worker-env.js';
 
 /** Seconds a container gets to stop on SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_S = 5;
@@ -35,14 +35,16 @@ export class ContainerDeployer implements Deployer {
     const imagePath = await imageSearchPath(docker, artifact.location);
     for (const command of artifact.runtime.release ?? []) {
       options.log.step(`release phase of release ${options.release} (one-off container): ${command}`);
-      await runOnce(docker, { kind: 'release', image: artifact.location, command, env: containerEnv(artifact, 'release', options.port, imagePath), labels: oneOffLabels(artifact, options, 'release'), workingDir: artifact.runtime.working_dir || undefined, log: options.log });
+      await runOnce(docker, { kind: 'release', image: artifact.location, command, env: containerEnv(artifact, 'release', { port: webPort(artifact) ?? options.port, imagePath, generated: options.generatedEnv }), labels: oneOffLabels(artifact, options, 'release'), workingDir: artifact.runtime.working_dir || undefined, log: options.log });
     }
   }
 
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const docker = await this.connect(options.env);
     const imagePath = await imageSearchPath(docker, artifact.location);
-    const env = (worker: string) => containerEnv(artifact, worker, options.port, imagePath);
+    // The app listens on its own port inside the container when it names one ([port] web); the host side is hop3's.
+    const listen = webPort(artifact) ?? options.port;
+    const env = (worker: string) => containerEnv(artifact, worker, { port: listen, imagePath, generated: options.generatedEnv });
     const labels = (worker: string) => oneOffLabels(artifact, options, worker);
     const workingDir = artifact.runtime.working_dir || undefined;
     const limits = containerLimits(artifact);
@@ -59,7 +61,7 @@ export class ContainerDeployer implements Deployer {
     const started: WorkerRecord[] = [];
     try {
       for (const [name, command] of Object.entries(artifact.runtime.workers)) {
-        const port = `${options.port}/tcp`;
+        const port = `${listen}/tcp`;
         const container = await createContainer(docker, name, {
           name: `hop3-${options.paths.app}-${name}-${randomBytes(3).toString('hex')}`,
           Image: artifact.location,
@@ -73,7 +75,7 @@ export class ContainerDeployer implements Deployer {
             Init: true,
             // The engine supervises: a crash is restarted (with its own backoff) up to max-restarts times.
             RestartPolicy: { Name: 'on-failure', MaximumRetryCount: releasePolicy(artifact).max_restarts },
-            ...leastPrivilege(name === web ? options.port : undefined),
+            ...leastPrivilege(name === web ? listen : undefined),
             ...limits,
             ...(name === web ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(options.port) }] } } : {}),
           },
@@ -219,20 +221,20 @@ function leastPrivilege(listenPort?: number): { Privileged: false; CapDrop: stri
 }
 
 /**
- * Hop3's worker environment, inside a container: the artifact's env_vars, then what hop3 sets.
+ * Hop3's worker environment, inside a container: the app's variables (appVariables), then what hop3 sets.
  * BIND_ADDRESS is 0.0.0.0 because the published port reaches the container from outside its
  * loopback; the host side is bound to 127.0.0.1, so the app is still not exposed beyond this host.
+ * PORT is the port the app listens on in the container (`[port] web`, else the host port).
  */
-function containerEnv(artifact: Artifact, worker: string, port: number, imagePath: string): string[] {
-  const env: Record<string, string> = {
-    ...artifact.runtime.env_vars,
+function containerEnv(artifact: Artifact, worker: string, options: { port: number; imagePath: string; generated: Readonly<Record<string, string>> | undefined }): string[] {
+  const hop3 = {
     APP: artifact.app_name,
     PROC_TYPE: worker,
     BIND_ADDRESS: '0.0.0.0',
-    PATH: [...artifact.runtime.path_prepend, imagePath].join(':'),
-    PORT: String(port),
+    PATH: [...artifact.runtime.path_prepend, options.imagePath].join(':'),
+    PORT: String(options.port),
   };
-  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  return Object.entries(appVariables(artifact, hop3, { generated: options.generated })).map(([key, value]) => `${key}=${value}`);
 }
 
 /** The image's own PATH (path_prepend goes in front of it); a missing image is a clear error. */

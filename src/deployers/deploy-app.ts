@@ -10,13 +10,14 @@ import type { Logger } from '../log/logger.js';
 import { withAppLock } from '../state/app-lock.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import { buildDirOf } from '../state/build-dirs.js';
+import { loadGeneratedEnv } from '../state/generated-env.js';
 import { appPaths, type AppPaths } from '../state/hop3-home.js';
 import { activeReleases, listReleases, nextReleaseNumber, removeRelease, writeRelease, type Release, type WorkerRecord } from '../state/releases.js';
 import type { Deployer, DeployerContext, LogOptions, WorkerStatus } from './deployer.js';
 import { readTail } from './log-files.js';
 import { NginxRouter } from './nginx-router.js';
 import { claimPort, freePort, portInUse } from './port.js';
-import { releasePolicy } from './release-policy.js';
+import { generatedEnvSpecs, releasePolicy } from './release-policy.js';
 import { deployerLoader, targetFor, type DeployerLoader } from './registry.js';
 
 export interface RunRequest {
@@ -281,7 +282,8 @@ async function releasePhase(release: Release, deployer: Deployer, paths: AppPath
         hint: 'Deploy with the process or container target, or move the command to [run] before-run.',
       });
     }
-    await deployer.releasePhase(release.artifact, { paths, release: release.release, port: release.port, env: request.env, log, ...(request.signal ? { signal: request.signal } : {}) });
+    const generatedEnv = await loadGeneratedEnv(paths, generatedEnvSpecs(release.artifact), request.log);
+    await deployer.releasePhase(release.artifact, { paths, release: release.release, port: release.port, generatedEnv, env: request.env, log, ...(request.signal ? { signal: request.signal } : {}) });
     append(`--- release phase done\n`);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -299,7 +301,8 @@ async function startRelease(release: Release, deployer: Deployer, paths: AppPath
   const record = recorder(release, paths);
   let started;
   try {
-    started = await deployer.deploy(release.artifact, { paths, release: release.release, port: release.port, env: request.env, log: request.log, ...(request.signal ? { signal: request.signal } : {}), record: record.worker });
+    const generatedEnv = await loadGeneratedEnv(paths, generatedEnvSpecs(release.artifact), request.log);
+    started = await deployer.deploy(release.artifact, { paths, release: release.release, port: release.port, generatedEnv, env: request.env, log: request.log, ...(request.signal ? { signal: request.signal } : {}), record: record.worker });
   } catch (error) {
     await record.end('failed', error instanceof Error ? error.message : String(error)).catch(() => {});
     throw error;

@@ -23,6 +23,8 @@ export interface DeployOptions extends DeployerContext {
   release: number;
   /** Where the web worker listens (targets that publish on this host: 127.0.0.1:port). */
   port: number;
+  /** The app's generated `[env]` values (state/generated-env.ts), for the workers' environment only. */
+  generatedEnv?: Readonly<Record<string, string>>;
   /**
    * Persist a worker record as soon as it exists — before its process or container starts (with what
    * will identify it) and again once started — so a hop3 killed mid-deploy leaves a true record.
@@ -35,6 +37,8 @@ export interface ReleasePhaseOptions extends DeployerContext {
   paths: AppPaths;
   release: number;
   port: number;
+  /** The app's generated `[env]` values, as for its workers. */
+  generatedEnv?: Readonly<Record<string, string>>;
 }
 
 /** What a successful start gives the release record. */

@@ -1,9 +1,10 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import * as z from 'zod';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { locationKind } from '../artifact/location.js';
-import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
+import { Hop3Error, isHop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
@@ -13,7 +14,7 @@ import { checkGroup, findMarkedGroups, newMarker, spawnGroup, stopGroup, type Gr
 import { waitForWorkers } from './readiness.js';
 import { workerEnv } from './worker-env.js';
 import { packageRoot } from '../package-root.js';
-import { releasePolicy } from './release-policy.js';
+import { releasePolicy, webPort } from './release-policy.js';
 import { isWebWorker } from '../config/procfile.js';
 import { CRON_OPTIONS } from '../config/cron-schedule.js';
 import { prepareForUser, workerUser, type WorkerUser } from './worker-user.js';
@@ -127,6 +128,10 @@ export class ProcessDeployer implements Deployer {
     const { cwd, user } = await this.prepare(artifact, options);
     if (!user && process.getuid?.() === 0) log.warn('workers run as root; set [run] user in hop3.toml (e.g. user = "nobody") to run them unprivileged');
     await this.runOneOffs('before_run', artifact.runtime.before_run, artifact, options, cwd, user);
+    const declared = webPort(artifact);
+    if (declared !== undefined && declared !== options.port) {
+      log.info(`[port] web = ${declared} is the app's port in a container; as a process it shares this host's ports, so it gets PORT=${options.port} and must listen there`);
+    }
 
     const started: StartedWorker[] = [];
     // Scheduled jobs run under the same supervisor, which waits for their times instead of starting at once.
@@ -142,7 +147,7 @@ export class ProcessDeployer implements Deployer {
           await handle.chmod(PRIVATE_FILE_MODE); // a log an older hop3 left readable: workers may print env values
           const logOffset = (await handle.stat()).size;
           await handle.write(`--- ${new Date().toISOString()} ${schedule ? 'scheduling' : 'starting'} ${name} (build ${artifact.build_id})${user ? ` as ${user.name}` : ''}: ${schedule ? `${schedule} ` : ''}${command}\n`);
-          const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port });
+          const env = workerEnv(artifact, { base: options.env, paths, worker: name, port: options.port, generated: options.generatedEnv });
           const marker = newMarker();
           const statusFile = path.join(paths.run, 'workers', `${options.release}-${name}.json`);
           await rm(statusFile, { force: true }); // a restored release reuses its number: its old supervisor's last word is not this one's
@@ -174,8 +179,9 @@ export class ProcessDeployer implements Deployer {
       });
       return { url, workers: started.map((s) => s.record) };
     } catch (error) {
+      const explained = await explainFixedPort(error, artifact, options.port); // while the workers still run
       await Promise.all(started.map(({ group }) => stopGroup(group, 3000)));
-      throw withOutputTail(error, await startOutput(started));
+      throw withOutputTail(explained, await startOutput(started));
     }
   }
 
@@ -241,7 +247,7 @@ export class ProcessDeployer implements Deployer {
 
   /** Commands run to completion in order, output to the deploy log: before_run at every start, release once per new release. */
   private async runOneOffs(kind: 'before_run' | 'release', commands: readonly string[], artifact: Artifact, options: ReleasePhaseOptions, cwd: string, user: WorkerUser | undefined): Promise<void> {
-    const env = workerEnv(artifact, { base: options.env, paths: options.paths, worker: kind, port: options.port });
+    const env = workerEnv(artifact, { base: options.env, paths: options.paths, worker: kind, port: options.port, generated: options.generatedEnv });
     for (const command of commands) {
       options.log.step(`${kind === 'release' ? `release phase of release ${options.release}` : kind}: ${command}`);
       const result = await runCommand('/bin/sh', ['-c', command], {
@@ -266,6 +272,32 @@ export class ProcessDeployer implements Deployer {
     }
   }
 
+}
+
+/**
+ * A web worker that never became ready while something answers on its declared `[port] web` has most
+ * likely ignored $PORT (hard-coded its container port): the error says so, and what to do.
+ */
+async function explainFixedPort(error: unknown, artifact: Artifact, port: number): Promise<unknown> {
+  const declared = webPort(artifact);
+  if (declared === undefined || declared === port || !isHop3Error(error, 'DEPLOY_NOT_HEALTHY') || !(await accepts(declared))) return error;
+  return error.with({
+    hint: `Something listens on 127.0.0.1:${declared}, the app's [port] web, while hop3 gave it PORT=${port}: the process target runs apps on hop3's ports (two releases overlap during a swap, and apps share the host), so make the app read $PORT, or deploy with the container target (--builder docker), where [port] web is the container's port.`,
+  });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port (within a second). */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port, timeout: 1000 });
+    const done = (result: boolean) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
 
 /** What the workers printed during this start only, for a deploy failure (all of the current file if it was rotated since). */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error } from '../errors.js';
 import type { DeployOptions } from './deployer.js';
-import { healthProbe } from './release-policy.js';
+import { healthProbe, startTimeout } from './release-policy.js';
 import { webWorkerName } from './worker-env.js';
 
 /** A readiness strategy, shared by every deployer: `check` resolves true once ready. */
@@ -57,8 +57,20 @@ export function forHttpBelow500(url: string): ReadinessProbe {
   };
 }
 
+/** Ready as soon as anything answers HTTP at all, whatever the status: the app has started serving. */
+export function forAnyAnswer(url: string): ReadinessProbe {
+  return {
+    description: `GET ${url} answers`,
+    async check() {
+      return (await statusOf(url)) !== undefined;
+    },
+  };
+}
+
 export interface WaitOptions {
   timeoutMs: number;
+  /** The hop3.toml key that sets the timeout, named when it runs out (default: the health check's). */
+  timeoutKey?: '[run] start-timeout';
   intervalMs?: number;
   /** Returns a reason when what we wait for has died, so we fail fast instead of waiting out the timeout. */
   failed?: () => Promise<string | undefined>;
@@ -85,10 +97,16 @@ export async function waitUntilReady(probe: ReadinessProbe, options: WaitOptions
       });
     }
     if (Date.now() >= deadline) {
-      throw new Hop3Error('DEPLOY_NOT_HEALTHY', `Not healthy after ${Math.round(options.timeoutMs / 1000)} s: waiting for ${probe.description}.`, {
-        timedOut: true,
-        hint: 'Make sure the app listens on $PORT (127.0.0.1 or $BIND_ADDRESS) and answers the health check path; raise [run] healthcheck-timeout if it starts slowly.',
-      });
+      const seconds = Math.round(options.timeoutMs / 1000);
+      throw options.timeoutKey
+        ? new Hop3Error('DEPLOY_NOT_HEALTHY', `Not started after ${seconds} s (${options.timeoutKey}): waiting for ${probe.description}.`, {
+            timedOut: true,
+            hint: `Make sure the app listens on $PORT (127.0.0.1 or $BIND_ADDRESS); raise ${options.timeoutKey} if it needs longer to start.`,
+          })
+        : new Hop3Error('DEPLOY_NOT_HEALTHY', `Not healthy after ${seconds} s: waiting for ${probe.description}.`, {
+            timedOut: true,
+            hint: 'Make sure the app listens on $PORT (127.0.0.1 or $BIND_ADDRESS) and answers the health check path; raise [run] healthcheck-timeout if it starts slowly (or set [run] start-timeout for the start alone).',
+          });
     }
     await sleep(options.intervalMs ?? 250);
   }
@@ -104,9 +122,12 @@ export interface WorkerChecks {
 
 /**
  * Every deployer's readiness rule: the web worker passes its health check (healthcheck_path answers
- * 2xx, containing `[healthcheck] contains`; without a path, `/` answers below 500) within
- * healthcheck_timeout, polled every `[healthcheck] interval`; without a web worker, every worker is
- * still up after a moment. Returns the app's URL, or null when it has no web worker.
+ * 2xx, containing `[healthcheck] contains`; without a path, `/` answers below 500), polled every
+ * `[healthcheck] interval`; without a web worker, every worker is still up after a moment.
+ * How long: healthcheck_timeout seconds from the start. With `[run] start-timeout`, the wait has two
+ * parts: the app has start-timeout seconds to answer HTTP at all (any status), then healthcheck_timeout
+ * seconds from that first answer to pass the health check (`[healthcheck] retries` counts only those checks).
+ * Returns the app's URL, or null when it has no web worker.
  */
 export async function waitForWorkers(artifact: Artifact, options: DeployOptions, checks: WorkerChecks): Promise<string | null> {
   if (!webWorkerName(artifact)) {
@@ -118,14 +139,20 @@ export async function waitForWorkers(artifact: Artifact, options: DeployOptions,
   const url = `http://127.0.0.1:${options.port}`;
   const { healthcheck_path: healthPath, healthcheck_timeout: timeout } = artifact.runtime;
   const { contains, interval, retries } = healthProbe(artifact);
-  const probe = healthPath ? forHttp(`${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`, contains) : forHttpBelow500(`${url}/`);
-  options.log.step(`waiting up to ${timeout} s until ${probe.description}`);
-  await waitUntilReady(probe, {
-    timeoutMs: timeout * 1000,
+  const probeUrl = healthPath ? `${url}${healthPath.startsWith('/') ? '' : '/'}${healthPath}` : `${url}/`;
+  const probe = healthPath ? forHttp(probeUrl, contains) : forHttpBelow500(probeUrl);
+  const common = {
     failed: checks.failed,
     ...(interval !== undefined ? { intervalMs: interval * 1000 } : {}),
-    ...(retries !== undefined ? { retries } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-  });
+  };
+  const start = startTimeout(artifact);
+  if (start !== undefined) {
+    const answer = forAnyAnswer(probeUrl);
+    options.log.step(`waiting up to ${start} s ([run] start-timeout) until ${answer.description}`);
+    await waitUntilReady(answer, { ...common, timeoutMs: start * 1000, timeoutKey: '[run] start-timeout' });
+  }
+  options.log.step(`waiting up to ${timeout} s until ${probe.description}`);
+  await waitUntilReady(probe, { ...common, timeoutMs: timeout * 1000, ...(retries !== undefined ? { retries } : {}) });
   return `${url}/`;
 }

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { DEFAULT_HEALTHCHECK_TIMEOUT, type RuntimeConfig } from '../artifact/schema.js';
 import type { AppConfig } from '../config/app-config.js';
-import type { AppSettings } from '../config/app-settings.js';
+import { WORKER_VARIABLES, type AppSettings } from '../config/app-settings.js';
+import { referencesOf } from '../config/env-references.js';
 import { isWebWorker, procfileWarnings } from '../config/procfile.js';
 import type { RuntimeDefaults } from './runtime-defaults.js';
 
@@ -111,9 +112,22 @@ export function mergeManifest({ config, defaults, workingDir, adaptWorker }: Man
     }
   }
   dropDefaultWebWorker(runtime, provenance);
+  warnings.push(...unresolvedReferences(runtime.env_vars, config.settings));
   if (Object.keys(runtime.workers).length === 0 && Object.keys(scheduled).length === 0) warnings.push('no worker is defined (no Procfile, no [run] start, no toolchain default): there is nothing to run.');
   for (const [name, command] of Object.entries(runtime.workers)) runtime.workers[name] = adaptWorker?.(name, command) ?? command;
   return { runtime, provenance, warnings };
+}
+
+/**
+ * References in env values that no worker will have (env-references.ts leaves them as written at run time):
+ * said at build, once, rather than at every deploy.
+ */
+function unresolvedReferences(env: Readonly<Record<string, string>>, settings: AppSettings): string[] {
+  const known = new Set([...Object.keys(env), ...Object.keys(settings.generatedEnv), ...WORKER_VARIABLES]);
+  return Object.entries(env).flatMap(([name, value]) => {
+    const unknown = referencesOf(value).filter((ref) => !known.has(ref));
+    return unknown.length === 0 ? [] : [`env var ${name} refers to ${unknown.map((ref) => `$${ref}`).join(', ')}, which no worker has: left as written when it runs (define it in [env], or write it without "$").`];
+  });
 }
 
 /** The toolchain's guess at `web` yields to a web-facing worker the app names itself (e.g. a Procfile `wsgi:`). */

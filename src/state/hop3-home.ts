@@ -23,6 +23,8 @@ export interface AppPaths {
   releaseLog(release: number): string;
   /** Writable state for workers (the Nix store and images are read-only). */
   data: string;
+  /** `[env]` values hop3 generated for the app (`{ generate = ... }`), made once, kept across releases (0600). */
+  generatedEnv: string;
   lock: string;
 }
 
@@ -60,6 +62,7 @@ export function appPaths(app: string, env: NodeJS.ProcessEnv = process.env): App
     log: (worker) => path.join(logs, `${worker}.log`),
     releaseLog: (release) => path.join(logs, 'release', `${String(release).padStart(6, '0')}.log`),
     data: path.join(root, 'data'),
+    generatedEnv: path.join(root, 'generated-env.json'),
     lock: path.join(root, 'lock'),
   };
 }

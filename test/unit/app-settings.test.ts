@@ -30,12 +30,23 @@ describe('hop3.toml settings', () => {
       afterBuild: undefined,
       ignore: ['*.pyc'],
       secrets: [],
+      packages: ['python3'],
     });
-    expect(settings.run).toEqual({ workers: { web: 'python3 app.py' }, beforeRun: ['echo migrating'], policy: {} });
+    expect(settings.run).toEqual({
+      workers: { web: 'python3 app.py' },
+      beforeRun: ['echo migrating'],
+      policy: {},
+      user: undefined,
+      packages: ['python3'],
+      startTimeout: 30,
+      webPort: { port: 8000, key: '[port] web' },
+    });
     expect(settings.health).toEqual({ path: '/health', timeout: 60, probe: { contains: 'ok', interval: 10, retries: 3 } });
     expect(settings.static).toEqual({ mounts: { '/static': 'static' }, key: '[static]' });
-    // The generated secret is not in env: hop3 does not generate it (the warning says so).
-    expect(settings.env).toEqual({ GREETING: 'hello', DEBUG: 'false', WORKERS: '2', GREETING_URL: 'http://full.example.org/hello' });
+    // The generated secret is not in env: it is made when the app first runs, and kept in its state.
+    expect(settings.env).toEqual({ GREETING: 'hello', DEBUG: 'false', WORKERS: '2', LISTEN: 'port $PORT', GREETING_URL: 'http://full.example.org/hello' });
+    expect(settings.generatedEnv).toEqual({ SECRET_KEY: { generate: 'urlsafe', length: 32 } });
+    expect(settings.source).toBeUndefined(); // a git source is declared only
     expect(settings.docker).toMatchObject({ baseImage: 'python:3.12-slim', buildArgs: {} });
     expect(settings.nix).toMatchObject({ template: 'generic', otherKeys: [] });
     expect(settings.deploy).toEqual({ target: 'process' });
@@ -54,14 +65,9 @@ describe('hop3.toml settings', () => {
     expect(settings.notActedOn).toEqual([
       '[app] name',
       '[build] test',
-      '[build] packages',
-      '[run] packages',
-      '[run] start-timeout',
-      '[docker] port',
       '[docker] runtime',
-      '[web] port',
-      '[port] web',
-      '[source]',
+      '[port] admin',
+      '[source] type = "git"',
       '[source.python]',
       '[[addons]] postgres',
       '[[provider]] redis',
@@ -71,7 +77,6 @@ describe('hop3.toml settings', () => {
       '[integration]',
       '[backup]',
       '[env] _policy',
-      '[env] SECRET_KEY = { generate }',
     ]);
     expect(notActedOnWarning(settings)).toBe(`hop3.toml: declared, not acted on by hop3: ${settings.notActedOn.join(', ')}`);
   });
@@ -81,14 +86,16 @@ describe('hop3.toml settings', () => {
       expect(entry.key).toMatch(/^\[/);
       expect(entry.hop3.length, entry.key).toBeGreaterThan(10);
     }
-    expect(NOT_ACTED_ON.map((entry) => entry.key)).toEqual(expect.arrayContaining(['[docker] runtime', '[run] start-timeout', '[env] _policy', '[backup]']));
+    expect(NOT_ACTED_ON.map((entry) => entry.key)).toEqual(expect.arrayContaining(['[docker] runtime', '[port] <name>', '[env] _policy', '[backup]']));
+    // Acted on, so not in the list: the plan and the build warning derive from it.
+    expect(NOT_ACTED_ON.map((entry) => entry.key)).not.toEqual(expect.arrayContaining(['[run] start-timeout']));
     expect(notActedOnWarning(parseAppSettings('[run]\nstart = "x"\n'))).toBeUndefined();
   });
 
   it('honours [healthcheck] timeout; [run] healthcheck-timeout wins when both are set', () => {
     expect(parseAppSettings('[healthcheck]\ntimeout = 60\n').health.timeout).toBe(60);
     expect(parseAppSettings('[run]\nhealthcheck-timeout = 5\n[healthcheck]\ntimeout = 60\n').health.timeout).toBe(5);
-    expect(parseAppSettings('[run]\nstart-timeout = 3\n').notActedOn).toEqual(['[run] start-timeout']);
+    expect(parseAppSettings('[run]\nstart-timeout = 3\n')).toMatchObject({ run: { startTimeout: 3 }, health: { timeout: undefined }, notActedOn: [] });
   });
 
   it('takes [app] builder (Hop3\'s older spelling) when [build] has none; auto means the default', () => {
@@ -128,7 +135,8 @@ describe('hop3.toml settings', () => {
   it('accepts [env] tables that generate values, and every generator Hop3 has', () => {
     const settings = parseAppSettings('[env]\nA = { generate = "hex", length = 64 }\nB = { generate = "base64", prefix = "base64:" }\nC = { generate = "password", display = true }\nD = { generate = "uuid" }\n');
     expect(settings.env).toEqual({});
-    expect(settings.notActedOn).toEqual(['[env] A = { generate }', '[env] B = { generate }', '[env] C = { generate }', '[env] D = { generate }']);
+    expect(settings.generatedEnv).toEqual({ A: { generate: 'hex', length: 64 }, B: { generate: 'base64', prefix: 'base64:' }, C: { generate: 'password', display: true }, D: { generate: 'uuid' } });
+    expect(settings.notActedOn).toEqual([]);
   });
 });
 
@@ -184,5 +192,51 @@ describe('worker names with shell metacharacters', () => {
   it.each(['we$b', 'web;rm', 'a b', 'w`x`', 'web&', 'x|y', 'a/b', 'é'])('refuses %j in a Procfile and in [run.workers]', (name) => {
     expect(() => parseProcfile(`${name}: python app.py\n`)).toThrow(/invalid process name|expected `name: command`/);
     expect(refusal(`[run.workers]\n${JSON.stringify(name)} = "python app.py"\n`).message).toMatch(/run\.workers.*worker names are letters, digits/);
+  });
+});
+
+describe('keys hop3 acts on', () => {
+  it('takes the web port from [port] web (a number or { container }), else [web] port, else [docker] port', () => {
+    expect(parseAppSettings('[port]\nweb = 8000\n[web]\nport = 7000\n').run.webPort).toEqual({ port: 8000, key: '[port] web' });
+    expect(parseAppSettings('[port]\nweb = { container = 3000, public = true }\n').run.webPort).toEqual({ port: 3000, key: '[port] web' });
+    expect(parseAppSettings('[web]\nport = 7000\n[docker]\nport = 6000\n').run.webPort).toEqual({ port: 7000, key: '[web] port' });
+    expect(parseAppSettings('[docker]\nport = 6000\n').run.webPort).toEqual({ port: 6000, key: '[docker] port' });
+    expect(parseAppSettings('[port]\nadmin = 9000\n')).toMatchObject({ run: { webPort: undefined }, notActedOn: ['[port] admin'] });
+  });
+
+  it('fetches a tarball or directory [source], ${upstream_version} substituted; git and PyPI sources are declared only', () => {
+    const tarball = parseAppSettings('[metadata]\nupstream_version = "1.2"\n[source]\ntype = "tarball"\nurl = "file:///srv/app-${upstream_version}.tar.gz"\n');
+    expect(tarball).toMatchObject({ source: { url: 'file:///srv/app-1.2.tar.gz' }, notActedOn: [] });
+    expect(parseAppSettings('[source]\nurl = "vendor/app"\n').source).toEqual({ url: 'vendor/app' });
+    const git = parseAppSettings('[source]\ntype = "git"\nurl = "https://example.org/app.git"\n');
+    expect(git).toMatchObject({ source: undefined, notActedOn: ['[source] type = "git"'] });
+    expect(parseAppSettings('[source]\ntype = "pypi"\npackage = "app"\n').notActedOn).toEqual(['[source] type = "pypi"']);
+  });
+
+  it.each([
+    ['[source]\ntype = "tarball"\n', 'source.url: a tarball source needs a url'],
+    ['[source]\nurl = "https://x/app-${upstream_version}.tgz"\n', 'source.url: ${upstream_version} needs [metadata] upstream_version, which is not set'],
+    ['[metadata]\nversion = "1"\n[source]\nurl = "https://x/app-${version}.tgz"\n', 'source.url: ${version} is not substituted (only ${upstream_version} is)'],
+  ])('refuses a [source] it cannot fetch: %j', (text, message) => {
+    const error = refusal(text);
+    expect(error.code).toBe('CONFIG_TOML_INVALID');
+    expect(error.message).toContain(message);
+    expect(error.hint).toContain('file:///');
+  });
+
+  it('reads [build] and [run] packages, refusing a name a shell would read as more than a name', () => {
+    expect(parseAppSettings('[build]\npackages = ["libpq-dev", "jq=1.6*", "python3Packages.flask"]\n[run]\npackages = ["libpq5"]\n')).toMatchObject({
+      build: { packages: ['libpq-dev', 'jq=1.6*', 'python3Packages.flask'] },
+      run: { packages: ['libpq5'] },
+      notActedOn: [],
+    });
+    for (const name of ['jq; rm -rf /', 'a b', '$(id)', '-y', '']) {
+      expect(refusal(`[run]\npackages = [${JSON.stringify(name)}]\n`).message, name).toContain('run.packages[0]: a package name');
+    }
+  });
+
+  it('expands [env.computed] against [env] at build, leaving what only the run knows ($PORT) as written', () => {
+    const settings = parseAppSettings('[env]\nHOST = "example.org"\n[env.computed]\nURL = "https://${HOST}:$PORT/$MISSING"\n');
+    expect(settings.env.URL).toBe('https://example.org:$PORT/$MISSING');
   });
 });

@@ -115,4 +115,14 @@ describe('runtime manifest merge', () => {
     expect(replaced.runtime.scheduled).toEqual({});
     expect(replaced.provenance['scheduled.cron']).toBeUndefined();
   });
+
+  it('warns at build about env references no worker will have ($PORT, generated and [env] names are known)', () => {
+    const toml = '[env]\nNITRO_PORT = "$PORT"\nURL = "http://${HOST}:${NITRO_PORT}/?key=$SECRET"\nPASSWORD = "pa$word"\nSECRET = { generate = "hex" }\n';
+    const manifest = mergeManifest({ config: config('web: x', toml), defaults: emptyDefaults(), workingDir: '/w' });
+    expect(manifest.runtime.env_vars).toEqual({ NITRO_PORT: '$PORT', URL: 'http://${HOST}:${NITRO_PORT}/?key=$SECRET', PASSWORD: 'pa$word' });
+    expect(manifest.warnings).toEqual([
+      'env var URL refers to $HOST, which no worker has: left as written when it runs (define it in [env], or write it without "$").',
+      'env var PASSWORD refers to $word, which no worker has: left as written when it runs (define it in [env], or write it without "$").',
+    ]);
+  });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateNixExpression, toNix } from '../../builders/nix/nix-expression.js';
 import { staticSite } from '../../builders/toolchains/static.js';
 import type { NixValue } from '../../builders/toolchains/toolchain.js';
-import { defaultSettings } from '../../src/config/app-settings.js';
+import { defaultSettings, parseAppSettings } from '../../src/config/app-settings.js';
 
 // Unit tests need no engine: the literals are checked as strings, and evaluated by Nix itself only where it is installed.
 const nixEval = await execa('nix-instantiate', ['--version'], { reject: false }).then((r) => r.exitCode === 0, () => false);
@@ -94,10 +94,25 @@ describe('generated Nix expressions', () => {
     expect(text).not.toContain('@@');
   });
 
-  it.skipIf(!nixEval)('evaluate (their let bindings) to the values hop3 gave', async () => {
-    const { text } = await generateNixExpression(toolchain, { dir: '/nonexistent', settings: defaultSettings() }, 'demo');
+  /** The template's let bindings, evaluated with a tiny package set standing for pkgs. */
+  const bindingsOf = (text: string) => {
     const bindings = /\nlet\n([\s\S]*?)\nin\n/.exec(text)?.[1];
     expect(bindings).toBeDefined();
-    expect(await evaluate(`let\n${bindings}\nin { inherit name runtime; }`)).toEqual({ name: 'demo', runtime });
+    return (result: string) => `let pkgs = { jq = "jq-pkg"; python3Packages = { flask = "flask-pkg"; }; }; in let\n${bindings}\nin ${result}`;
+  };
+
+  it.skipIf(!nixEval)('evaluate (their let bindings) to the values hop3 gave', async () => {
+    const { text } = await generateNixExpression(toolchain, { dir: '/nonexistent', settings: defaultSettings() }, 'demo');
+    expect(await evaluate(bindingsOf(text)('{ inherit name runtime buildInputs runtimeInputs; }'))).toEqual({ name: 'demo', runtime, buildInputs: [], runtimeInputs: [] });
+  });
+
+  it.skipIf(!nixEval)('take [build] and [run] packages from pkgs by attribute path (Debian names mapped), and name one pkgs lacks', async () => {
+    const settings = parseAppSettings('[build]\npackages = ["jq=1.6*"]\n[run]\npackages = ["python3Packages.flask", "jq"]\n');
+    const { text } = await generateNixExpression(toolchain, { dir: '/nonexistent', settings }, 'demo');
+    expect(await evaluate(bindingsOf(text)('{ inherit buildInputs runtimeInputs; }'))).toEqual({ buildInputs: ['jq-pkg'], runtimeInputs: ['flask-pkg', 'jq-pkg'] });
+    const unknown = await generateNixExpression(toolchain, { dir: '/nonexistent', settings: parseAppSettings('[run]\npackages = ["libpq-dev"]\n') }, 'demo');
+    expect(unknown.text).toContain('map (package "[run] packages") [\n    "postgresql"\n  ]');
+    const result = await execa('nix-instantiate', ['--eval', '--strict', '--json', '--expr', bindingsOf(unknown.text)('runtimeInputs')], { reject: false, all: true, env: { NIX_PATH: '' } });
+    expect(result.all).toContain('hop3: [run] packages: no package "postgresql" in the package set');
   });
 });

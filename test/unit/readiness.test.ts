@@ -127,9 +127,9 @@ describe.concurrent('waitUntilReady', () => {
 });
 
 describe.concurrent('waitForWorkers (every deployer\'s readiness rule)', () => {
-  const artifact = (workers: Record<string, string>, runtime: { healthcheck_path?: string; healthcheck_timeout?: number } = {}, healthcheck?: Record<string, unknown>) =>
+  const artifact = (workers: Record<string, string>, runtime: { healthcheck_path?: string; healthcheck_timeout?: number } = {}, healthcheck?: Record<string, unknown>, metadata: Record<string, unknown> = {}) =>
     parseArtifact({
-      schema_version: 1, kind: 'generic', location: '/srv/demo', builder: 'local', app_name: 'demo', built_at: '2026-01-01T00:00:00Z', build_id: 'b1', metadata: healthcheck ? { healthcheck } : {},
+      schema_version: 1, kind: 'generic', location: '/srv/demo', builder: 'local', app_name: 'demo', built_at: '2026-01-01T00:00:00Z', build_id: 'b1', metadata: { ...metadata, ...(healthcheck ? { healthcheck } : {}) },
       runtime: { env_vars: {}, path_prepend: [], working_dir: '', workers, before_run: [], static_paths: {}, healthcheck_path: runtime.healthcheck_path ?? '', healthcheck_timeout: runtime.healthcheck_timeout ?? 5 },
     });
   const options = (port: number, steps: string[] = []) => {
@@ -171,6 +171,52 @@ describe.concurrent('waitForWorkers (every deployer\'s readiness rule)', () => {
     expect(error.message).toBe(`Not healthy after 4 checks ([healthcheck] retries = 3): waiting for GET ${server.url}/health answers 2xx containing "ready".`);
     expect(server.requests).toHaveLength(4);
     expect(Date.now() - started).toBeLessThan(5000); // every 50 ms, not every 250 ms nor up to the 30 s timeout
+  });
+
+  /** An app that starts listening on `port` only after `delayMs` (a slow start), answering `status`. */
+  const slowApp = (ctx: Ctx, port: number, delayMs: number, status = 200) => {
+    const server = http.createServer((_req, res) => res.writeHead(status).end('ok'));
+    const timer = setTimeout(() => server.listen(port, '127.0.0.1'), delayMs);
+    ctx.onTestFinished(async () => {
+      clearTimeout(timer);
+      if (server.listening) await new Promise((resolve) => server.close(resolve));
+    });
+  };
+
+  it('with [run] start-timeout, gives a slow app that long to answer at all, then the health check its own timeout', async (ctx) => {
+    const port = await freePort();
+    slowApp(ctx, port, 2500);
+    const steps: string[] = [];
+    const started = Date.now();
+    const url = await waitForWorkers(artifact({ web: 'serve' }, { healthcheck_path: '/health', healthcheck_timeout: 1 }, undefined, { start_timeout: 10 }), options(port, steps), alive);
+    expect(url).toBe(`http://127.0.0.1:${port}/`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500); // longer than the health check's 1 s
+    expect(steps).toEqual([
+      `waiting up to 10 s ([run] start-timeout) until GET http://127.0.0.1:${port}/health answers`,
+      `waiting up to 1 s until GET http://127.0.0.1:${port}/health answers 2xx`,
+    ]);
+  });
+
+  it('without [run] start-timeout, the same slow app fails the health check timeout, which covers the start', async (ctx) => {
+    const port = await freePort();
+    slowApp(ctx, port, 2500);
+    const error = await rejection(waitForWorkers(artifact({ web: 'serve' }, { healthcheck_timeout: 1 }), options(port), alive), 'DEPLOY_NOT_HEALTHY');
+    expect(error.message).toBe(`Not healthy after 1 s: waiting for GET http://127.0.0.1:${port}/ answers below 500.`);
+    expect(error.hint).toContain('[run] start-timeout');
+  });
+
+  it('names [run] start-timeout when the app never answers, and the health check timeout when it answers but is not healthy', async (ctx) => {
+    const silent = await freePort();
+    const notStarted = await rejection(waitForWorkers(artifact({ web: 'serve' }, { healthcheck_timeout: 30 }, undefined, { start_timeout: 1 }), options(silent), alive), 'DEPLOY_NOT_HEALTHY');
+    expect(notStarted.message).toBe(`Not started after 1 s ([run] start-timeout): waiting for GET http://127.0.0.1:${silent}/ answers.`);
+    expect(notStarted.timedOut).toBe(true);
+    expect(notStarted.hint).toContain('raise [run] start-timeout');
+
+    const failing = await httpServer(ctx, () => 500); // answers at once, never healthy
+    const started = Date.now();
+    const unhealthy = await rejection(waitForWorkers(artifact({ web: 'serve' }, { healthcheck_timeout: 1 }, undefined, { start_timeout: 30 }), options(failing.port), alive), 'DEPLOY_NOT_HEALTHY');
+    expect(unhealthy.message).toBe(`Not healthy after 1 s: waiting for GET ${failing.url}/ answers below 500.`);
+    expect(Date.now() - started).toBeLessThan(5000); // not the 30 s of start-timeout
   });
 
   it('without a web worker, needs every worker still up after a moment', async () => {

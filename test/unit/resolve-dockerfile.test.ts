@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BuildContext } from '../../builders/builder.js';
 import { contextEntries } from '../../builders/docker/build-context.js';
 import { DEPENDENCY_FILES_MARKER } from '../../builders/docker/dependency-layer.js';
+import { DockerBuilder } from '../../builders/docker/docker-builder.js';
 import { resolveDockerfile, TEMPLATES_DIR } from '../../builders/docker/resolve-dockerfile.js';
 import { listSourceTree } from '../../builders/source-tree.js';
 import { generic } from '../../builders/toolchains/generic.js';
@@ -38,7 +39,7 @@ async function resolve(files: Record<string, string>, options: { baseImage?: str
     paths: appPaths('demo', { HOP3_HOME: path.join(root, 'home') }), sourceEntries, sourceDigest: 'digest', buildKey: 'sha256:key', secrets: [], now: new Date(), builtAtSource: 'clock', env: options.env ?? {}, log: silentLogger,
     ...(options.baseImage ? { baseImage: options.baseImage } : {}),
   };
-  return { dir, resolved: resolveDockerfile(ctx, await contextEntries(dir, sourceEntries)) };
+  return { dir, ctx, resolved: resolveDockerfile(ctx, await contextEntries(dir, sourceEntries)) };
 }
 
 async function rejection(promise: Promise<unknown>, code: ErrorCode): Promise<Error & Record<string, unknown>> {
@@ -51,15 +52,38 @@ describe('Dockerfile selection', () => {
   it('generates the toolchain\'s template when the app has no Dockerfile, with the files it needs', async () => {
     const resolved = await (await resolve(PYTHON_APP)).resolved;
     expect(resolved).toMatchObject({ path: '.hop3/Dockerfile', origin: 'docker/python.Dockerfile', generated: true, sendText: true });
-    // The template, its install step getting requirements.txt alone before the code.
-    expect(resolved.text).toBe((await readFile(path.join(TEMPLATES_DIR, 'python.Dockerfile'), 'utf8')).replace(`${DEPENDENCY_FILES_MARKER}\n`, 'COPY ["requirements.txt", "/app/"]\n'));
+    // The template, its install step getting requirements.txt alone before the code, minus its package markers (nothing to install).
+    expect(resolved.text).toBe((await readFile(path.join(TEMPLATES_DIR, 'python.Dockerfile'), 'utf8')).replace(`${DEPENDENCY_FILES_MARKER}\n`, 'COPY ["requirements.txt", "/app/"]\n').replace(/^# @hop3 .*\n/gm, ''));
     expect(resolved.dependencyFiles).toEqual(['requirements.txt']);
+    expect(resolved.text).not.toContain('apt-get');
     expect(resolved.buildArgs).toEqual({ BASE_IMAGE: 'python:3.12-slim', BUILD_IMAGE: 'python:3.12-slim' });
     expect(resolved.baseImages).toEqual(['python:3.12-slim']);
     expect(resolved.extras.map((extra) => [extra.path, extra.content.toString()])).toEqual([
       ['.dockerignore', '.hop3/Dockerfile\n.dockerignore\n'],
       ['.hop3/wsgi-server.py', await readFile(WSGI_SERVER_SCRIPT, 'utf8')],
     ]);
+  });
+
+  it('installs [build] packages in the build stage and [run] packages in the final one, with apt, as root before USER', async () => {
+    const toml = { 'hop3.toml': '[build]\npackages = ["libpq-dev", "jq=1.6*"]\n[run]\npackages = ["libpq5"]\n' };
+    const { text } = await (await resolve({ ...PYTHON_APP, ...toml })).resolved;
+    const [build = '', final = ''] = text.split(/^# Final stage/m);
+    expect(build).toMatch(/^FROM \$\{BUILD_IMAGE\} AS build\nWORKDIR \/app\n# \[build\] packages from hop3.toml.*\nRUN command -v apt-get .*\n {4}apt-get update \\\n && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libpq-dev 'jq=1\.6\*' \\\n && rm -rf \/var\/lib\/apt\/lists\/\*\nENV PIP_NO_CACHE_DIR/m);
+    expect(build).not.toContain('libpq5');
+    expect(final).toContain('apt-get install -y --no-install-recommends libpq5 \\');
+    expect(final).not.toContain('libpq-dev');
+    expect(final.indexOf('apt-get install')).toBeLessThan(final.indexOf('USER 10001'));
+    // One stage for a Procfile app: both lists there, once each.
+    const generic = await (await resolve({ Procfile: 'web: ./serve\n', 'hop3.toml': '[build]\npackages = ["jq"]\n[run]\npackages = ["jq", "bc"]\n' })).resolved;
+    expect(generic.text).toContain('apt-get install -y --no-install-recommends jq bc \\');
+    expect(generic.text.match(/apt-get install/g)).toHaveLength(1);
+  });
+
+  it('leaves the app\'s own Dockerfile as it is when hop3.toml lists packages, and its plan says so', async () => {
+    const { resolved, ctx } = await resolve({ Dockerfile: OWN, 'hop3.toml': '[run]\npackages = ["jq"]\n' });
+    expect((await resolved).text).toBe(OWN);
+    const plan = await new DockerBuilder({ env: {} }).plan(ctx);
+    expect(plan.warnings).toEqual(["hop3.toml: [build]/[run] packages (jq) are not added to the app's own Dockerfile: install them there (hop3 adds them only to what it generates)"]);
   });
 
   it.each([
