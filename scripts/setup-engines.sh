@@ -63,6 +63,9 @@ missing_packages() {
   command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)
   # Go apps with the local builder (the docker builder uses hop3/base-go, built by docker/base-images.sh)
   command -v go >/dev/null 2>&1 || pkgs+=(golang-go)
+  # host tools fixtures/nixpkgs-mini wraps for the nix tests of [build] packages and [run] packages
+  command -v jq >/dev/null 2>&1 || pkgs+=(jq)
+  command -v bc >/dev/null 2>&1 || pkgs+=(bc)
   echo "${pkgs[*]:-}"
 }
 
