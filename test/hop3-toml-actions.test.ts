@@ -135,7 +135,7 @@ describe('hop3.toml keys hop3 acts on (local builder, process target)', () => {
     const deploy = await sandbox.hop3(['deploy', dir, '--port', String(await freePort())]);
     expect(deploy.exitCode, deploy.all).toBe(0);
     expect(deploy.stderr).toContain('warning: env var PRICE refers to $NOPE, which no worker has: left as written when it runs');
-    expect(deploy.stderr.match(/^warning: env var/gm)).toHaveLength(1);
+    expect(deploy.stderr.match(/warning: env var/g)).toHaveLength(1);
     const url = deploy.stdout.trim();
     const port = await get(`${url}PORT`);
     expect(port).toMatch(/^\d+$/);

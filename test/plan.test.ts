@@ -45,7 +45,7 @@ describe('hop3 plan', () => {
       const plan = JSON.parse(json.stdout);
       expect(Object.keys(plan)).toEqual(['plan_version', 'app', 'source_dir', 'files', 'toolchain', 'builder', 'steps', 'runtime', 'provenance', 'procfile', 'hop3_toml', 'warnings', 'host', 'missing']);
       expect(plan).toMatchObject({ plan_version: 1, app: fixture, source_dir: app, toolchain: { name: expect.any(String), reason: expect.any(String) } });
-      expect(plan.steps[0].run, fixture).toMatch(/^copy the source|^docker build|^nix build|^fetch/);
+      expect(plan.steps[0].run, fixture).toMatch(/^check that this host has the system packages|^copy the source|^docker build|^nix build|^fetch/);
       expect(plan.host[0]).toMatchObject({ name: `builder ${plan.builder.name}` });
       expect(plan.missing).toEqual(plan.host.filter((check: { usable: boolean }) => !check.usable).map((check: { name: string }) => check.name));
       for (const [field, origin] of Object.entries(plan.provenance)) expect(['default', 'toolchain', 'Procfile', 'hop3.toml'], `${fixture} ${field}`).toContain((origin as { source: string }).source);
