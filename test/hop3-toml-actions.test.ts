@@ -89,10 +89,13 @@ describe('hop3.toml keys hop3 acts on (local builder, process target)', () => {
 
   it('[env] generate: made once per app, kept 0600 in its state across releases and rebuilds, never in the artifact', async () => {
     await using sandbox = await Sandbox.create();
-    const dir = await app(sandbox, 'secrets', { 'app.py': ENV_ECHO, Procfile: 'web: exec python3 app.py\n', 'hop3.toml': '[env]\nSECRET_KEY = { generate = "urlsafe", length = 32 }\nTOKEN = { generate = "hex", length = 8, prefix = "t-" }\n' });
+    // The release phase sees the value too (it fails the deploy otherwise).
+    const procfile = 'release: test "${#SECRET_KEY}" -eq 43\nweb: exec python3 app.py\n';
+    const dir = await app(sandbox, 'secrets', { 'app.py': ENV_ECHO, Procfile: procfile, 'hop3.toml': '[env]\nSECRET_KEY = { generate = "urlsafe", length = 32 }\nTOKEN = { generate = "hex", length = 8, prefix = "t-" }\n' });
     const first = await sandbox.hop3(['deploy', dir, '--port', String(await freePort())]);
     expect(first.exitCode, first.all).toBe(0);
     expect(first.stderr).toContain('generated SECRET_KEY, TOKEN for secrets');
+    expect(first.stderr).toContain('release phase of release 1: test "${#SECRET_KEY}" -eq 43');
     const url = first.stdout.trim();
     const secret = await get(`${url}SECRET_KEY`);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
