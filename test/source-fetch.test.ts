@@ -73,7 +73,7 @@ describe('[source]: the upstream code a build starts from, with the app\'s files
     const { artifact, files } = await builtApp(sandbox, 'tarball');
     expect(files).toEqual(['Procfile', 'VERSION', 'hop3.toml', 'server.py']);
     expect(await readFile(path.join(artifact.runtime.working_dir, 'Procfile'), 'utf8')).toBe('web: exec python3 server.py\n');
-    expect(artifact.metadata).toMatchObject({ source_dir: dir, upstream_source: { url: `file://${file}`, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(artifact.metadata).toMatchObject({ upstream_source: { url: `file://${file}`, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
 
     // The digest covers the fetched content: the same tarball builds nothing, a changed one builds again.
     expect((await sandbox.hop3(['build', dir])).stderr).toContain('nothing to build');
