@@ -40,7 +40,7 @@ describe('file modes: HOP3_HOME keeps env values to its owner, whatever the umas
     const output = path.join(sandbox.dir, 'modes-app.json');
     const build = await hop3Umask000(sandbox, ['build', app, '--output', output]);
     expect(build.exitCode, build.all).toBe(0);
-    const deploy = await hop3Umask000(sandbox, ['deploy', app, '--port', String(await freePort())]);
+    const deploy = await hop3Umask000(sandbox, ['deploy', app, '--force', '--port', String(await freePort())]); // a second build (<id>.2) under the same umask
     expect(deploy.exitCode, deploy.all).toBe(0);
 
     const entries = await walk(sandbox.home);
@@ -76,7 +76,7 @@ describe('file modes: HOP3_HOME keeps env values to its owner, whatever the umas
     await writeFile(path.join(root, 'logs', 'web.log'), 'old line\n');
     for (const [dir, mode] of [[sandbox.home, 0o755], [path.dirname(root), 0o777], [root, 0o777], [path.join(root, 'logs'), 0o777], [path.join(root, 'logs', 'web.log'), 0o666]] as const) await chmod(dir, mode);
 
-    const deploy = await hop3Umask000(sandbox, ['deploy', app, '--port', String(await freePort())]);
+    const deploy = await hop3Umask000(sandbox, ['deploy', app, '--force', '--port', String(await freePort())]); // a second build (<id>.2) under the same umask
     expect(deploy.exitCode, deploy.all).toBe(0);
     expect((await hop3Umask000(sandbox, ['stop', 'loose-app'])).exitCode).toBe(0);
     expect(await readFile(path.join(root, 'logs', 'web.log'), 'utf8')).toContain(`starting with ${SECRET_KEY}`);
