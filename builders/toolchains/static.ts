@@ -7,7 +7,7 @@ import { Hop3Error } from '../../src/errors.js';
 import { packageRoot } from '../../src/package-root.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { exists } from './fs-utils.js';
-import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
+import { emptyDefaults, type RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 import { generic } from './generic.js';
 import { NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
 
@@ -54,6 +54,28 @@ export async function staticPlan(config: AppConfig): Promise<StaticPlan> {
   return { mounts: { '/': '.' }, reason: `no ${PUBLIC_DIRS.join(', ')} folder with an index.html` };
 }
 
+/** `defaults` serving `mounts` (URL prefix -> folder relative to the app root) with hop3's static server as the web worker. */
+export function staticServerDefaults(defaults: RuntimeDefaults, mounts: Record<string, string>, appRoot: string, rules: StaticRules = { indexFallback: false }): RuntimeDefaults {
+  const resolved = Object.entries(mounts).map(([prefix, dir]) => [prefix, path.posix.resolve(appRoot, dir)] as const);
+  defaults.static_paths = Object.fromEntries(resolved);
+  const args = [
+    ...(rules.authFile ? [`--auth-file=${path.posix.join(appRoot, rules.authFile)}`] : []),
+    ...(rules.indexFallback ? ['--index-fallback'] : []),
+    ...resolved.map(([prefix, dir]) => `${prefix}=${dir}`),
+  ];
+  defaults.workers.web = `node ${shellQuote(path.posix.join(appRoot, STATIC_SERVER_IN_APP))} ${args.map(shellQuote).join(' ')}`;
+  // Behind basic auth `/` answers 401: the readiness rule without a path (below 500) then applies.
+  if (!rules.authFile) defaults.healthcheck_path = '/';
+  return defaults;
+}
+
+/** Put hop3's static server into a local build (`STATIC_SERVER_IN_APP`); bcryptjs beside it only for basic auth. */
+export async function installStaticServer(appRoot: string, options: { bcrypt?: boolean } = {}): Promise<void> {
+  await mkdir(path.join(appRoot, '.hop3'), { recursive: true });
+  await copyFile(STATIC_SERVER_SCRIPT, path.join(appRoot, STATIC_SERVER_IN_APP));
+  if (options.bcrypt) await copyFile(bcryptScript(), path.join(appRoot, BCRYPT_IN_APP));
+}
+
 /** What the server enforces beyond serving files; the router must then leave every path to it. */
 export interface StaticRules {
   /** Staticfile.auth at the app root (relative to it): basic auth on every request. */
@@ -91,6 +113,13 @@ function folderName(dir: string): string {
   return clean === '.' || clean === '' ? 'the app root' : `${clean}/`;
 }
 
+/** The build log's line on what the static server serves: "static: serving dist/ at / (dist/index.html found); never served: …". */
+export function describeStatic({ mounts, reason }: StaticPlan, rules: StaticRules = { indexFallback: false }): string {
+  const served = Object.entries(mounts).map(([prefix, dir]) => `${folderName(dir)} at ${prefix}`).join(', ');
+  const applied = ruleNames(rules);
+  return `static: serving ${served} (${reason})${applied.length > 0 ? `; with ${applied.join(', ')}, the router leaves every path to the server` : ''}; never served: ${STATIC_HIDDEN}`;
+}
+
 /** Static sites: served by hop3's small built-in server (node only, no nginx or Python needed). */
 export const staticSite: Toolchain = {
   name: 'static',
@@ -107,26 +136,13 @@ export const staticSite: Toolchain = {
   },
 
   async describe(config) {
-    const [{ mounts, reason }, rules] = await Promise.all([staticPlan(config), staticRules(config)]);
-    const served = Object.entries(mounts).map(([prefix, dir]) => `${folderName(dir)} at ${prefix}`).join(', ');
-    const applied = ruleNames(rules);
-    return `static: serving ${served} (${reason})${applied.length > 0 ? `; with ${applied.join(', ')}, the router leaves every path to the server` : ''}; never served: ${STATIC_HIDDEN}`;
+    const [plan, rules] = await Promise.all([staticPlan(config), staticRules(config)]);
+    return describeStatic(plan, rules);
   },
 
   async defaults(config, { appRoot }) {
-    const defaults = emptyDefaults();
     const [plan, rules] = await Promise.all([staticPlan(config), staticRules(config)]);
-    const mounts = Object.entries(plan.mounts).map(([prefix, dir]) => [prefix, path.posix.resolve(appRoot, dir)] as const);
-    defaults.static_paths = Object.fromEntries(mounts);
-    const args = [
-      ...(rules.authFile ? [`--auth-file=${path.posix.join(appRoot, rules.authFile)}`] : []),
-      ...(rules.indexFallback ? ['--index-fallback'] : []),
-      ...mounts.map(([prefix, dir]) => `${prefix}=${dir}`),
-    ];
-    defaults.workers.web = `node ${shellQuote(path.posix.join(appRoot, STATIC_SERVER_IN_APP))} ${args.map(shellQuote).join(' ')}`;
-    // Behind basic auth `/` answers 401: the readiness rule without a path (below 500) then applies.
-    if (!rules.authFile) defaults.healthcheck_path = '/';
-    return defaults;
+    return staticServerDefaults(emptyDefaults(), plan.mounts, appRoot, rules);
   },
 
   async artifactMetadata(config) {
@@ -135,9 +151,7 @@ export const staticSite: Toolchain = {
   },
 
   async installLocal(ctx) {
-    await mkdir(path.join(ctx.appRoot, '.hop3'), { recursive: true });
-    await copyFile(STATIC_SERVER_SCRIPT, path.join(ctx.appRoot, STATIC_SERVER_IN_APP));
-    await copyFile(bcryptScript(), path.join(ctx.appRoot, BCRYPT_IN_APP));
+    await installStaticServer(ctx.appRoot, { bcrypt: true });
   },
 
   async planSteps() {
