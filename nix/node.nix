@@ -8,7 +8,8 @@
     name = "source";
     filter = path: _type: !(builtins.elem (baseNameOf path) [ ".git" ".hop3" ".venv" "node_modules" "result" "hop3.nix" "BUILD_ARTIFACT.json" ]);
   }
-  # Unused by this template: npm runs offline, so dependencies must be `file:` ones or in npm's cache.
+  # npm runs offline, so dependencies must be `file:` ones or in npm's cache. hop3 puts its static
+  # server (static-server.mjs) here when the app is a site its build makes (no start script).
 , vendor ? null
 }:
 let
@@ -17,8 +18,13 @@ let
   runtime = @@runtime@@;
   # `npm ci` with a lockfile, else `npm install`.
   install = @@install@@;
-  # Whether package.json defines a build script.
+  # package.json scripts run as on Heroku: heroku-prebuild before the install, the build script
+  # (heroku-postbuild instead of build when it exists, null for none), heroku-cleanup last.
+  prebuild = @@prebuild@@;
   buildScript = @@buildScript@@;
+  cleanup = @@cleanup@@;
+  # Whether the web worker is hop3's static server, serving what the build made.
+  staticServer = @@staticServer@@;
   npmFlags = "--offline --no-audit --no-fund --no-update-notifier";
   # [build] packages are on the build's PATH; [run] packages' bin/ is linked into $out/bin (the workers' PATH).
   # Each is an attribute path in pkgs (hop3 maps common Debian names, e.g. libpq-dev -> postgresql).
@@ -29,6 +35,7 @@ let
   buildInputs = map (package "[build] packages") @@buildPackages@@;
   runtimeInputs = map (package "[run] packages") @@runPackages@@;
 in
+assert staticServer -> vendor != null || throw "this app is served by hop3's static server: build with `hop3 build --builder nix`";
 pkgs.runCommand name { nativeBuildInputs = [ pkgs.nodejs ] ++ buildInputs; } ''
   mkdir -p $out/bin $out/hop3
   cp -r ${src} $out/app
@@ -41,9 +48,12 @@ pkgs.runCommand name { nativeBuildInputs = [ pkgs.nodejs ] ++ buildInputs; } ''
   done
   cd $out/app
   export HOME=$TMPDIR npm_config_cache=$TMPDIR/npm-cache
+  ${if prebuild then "npm run heroku-prebuild" else ""}
   npm ${install} ${npmFlags}
-  ${if buildScript then "npm run build" else ""}
+  ${if buildScript != null then "npm run ${buildScript}" else ""}
   npm prune --omit=dev ${npmFlags}
+  ${if cleanup then "npm run heroku-cleanup" else ""}
+  ${if staticServer then "mkdir -p .hop3 && cp ${vendor}/static-server.mjs .hop3/static-server.mjs" else ""}
   sed "s|/@out@|$out|g" > $out/hop3/runtime.json <<'HOP3_RUNTIME'
   ${builtins.toJSON runtime}
   HOP3_RUNTIME

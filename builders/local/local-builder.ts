@@ -66,7 +66,9 @@ export class LocalBuilder implements Builder {
       const python = ctx.toolchain.name === 'python' ? inputs?.host?.version?.split(' ')[0] : undefined;
       // What the install was made from (digests only: a value may be secret): `hop3 diff` names the one that changed.
       const metadata = { ...(inputs ? { dependency_inputs: sortedRecord(inputs.digests) } : {}), ...(python ? { engines: { python } } : {}) };
-      return { buildId, buildDir: name, location: dir, workingDir: appRoot, defaults, metadata };
+      // Chosen again from what the steps made (a dist/ folder, a server file): the first choice only set up their environment.
+      const built = await ctx.toolchain.defaults(ctx.config, { appRoot, built: appRoot });
+      return { buildId, buildDir: name, location: dir, workingDir: appRoot, defaults: built, metadata };
     } catch (error) {
       await rm(dir, { recursive: true, force: true }); // a failed build leaves nothing half-made behind
       throw error;

@@ -34,17 +34,28 @@ export async function nodeDependencyFiles(dir: string): Promise<DependencyFiles>
   const pkg = (await readJson(path.join(dir, 'package.json')).catch(() => undefined)) as Record<string, unknown> | undefined;
   if (!pkg || typeof pkg !== 'object') return undefined;
   const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
-  // npm runs these for the app itself during `npm ci`: they may read any file of it.
-  if (['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'].some((name) => name in scripts)) return undefined;
-  if (pkg.workspaces !== undefined || (await exists(dir, 'binding.gyp'))) return undefined;
+  // npm runs these for the app itself during `npm ci`, heroku-prebuild runs before it: they may read any file of it.
+  if (['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'heroku-prebuild'].some((name) => name in scripts)) return undefined;
+  if (pkg.workspaces !== undefined || (await exists(dir, 'binding.gyp')) || (await exists(dir, 'pnpm-workspace.yaml'))) return undefined;
   const found = new Set<string>(['package.json']);
-  for (const file of ['package-lock.json', 'npm-shrinkwrap.json', '.npmrc']) if (await exists(dir, file)) found.add(file);
+  // yarn's and pnpm's lockfiles and config too; .yarn/ holds berry's own release (yarnPath), plugins, patches and offline cache.
+  const managerFiles = ['package-lock.json', 'npm-shrinkwrap.json', '.npmrc', 'yarn.lock', '.yarnrc', '.yarnrc.yml', '.yarn', 'pnpm-lock.yaml', '.pnpmfile.cjs'];
+  for (const file of managerFiles) if (await exists(dir, file)) found.add(file);
   const specs: string[] = [];
   const collect = (value: unknown): void => {
     if (typeof value === 'string') specs.push(value);
     else if (value && typeof value === 'object') Object.values(value).forEach(collect);
   };
-  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'overrides']) collect(pkg[field]);
+  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'overrides', 'resolutions']) collect(pkg[field]);
+  // yarn's patch:, portal: and exec: name files hop3 does not follow.
+  if (specs.some((spec) => /^(patch|portal|exec):/.test(spec))) return undefined;
+  // pnpm's patches: package -> a file relative to the app.
+  const patches = (pkg.pnpm as { patchedDependencies?: Record<string, unknown> } | undefined)?.patchedDependencies ?? {};
+  for (const file of Object.values(patches)) {
+    const local = typeof file === 'string' ? localPath('.', file) : null;
+    if (local === null) return undefined;
+    if (local !== undefined) found.add(local);
+  }
   for (const spec of specs) {
     const target = /^(file|link):/.test(spec) ? spec.replace(/^(file|link):/, '') : /^(\.{1,2}\/|\/|~)/.test(spec) ? spec : undefined;
     if (target === undefined) continue;

@@ -1,49 +1,44 @@
-import { stat } from 'node:fs/promises';
+import { copyFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as z from 'zod';
-import { Hop3Error } from '../../src/errors.js';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { Hop3Error, type ErrorCode } from '../../src/errors.js';
+import type { Logger } from '../../src/log/logger.js';
+import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
 import { runCommand } from '../../src/process/run-command.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { runTool } from '../run-tool.js';
+import { cachedManager, PACKAGE_MANAGER_BIN, PACKAGE_MANAGER_SETUP_SCRIPT, setUpPackageManager } from './corepack.js';
 import { nodeDependencyFiles } from './dependency-files.js';
-import { exists, firstExisting, readJson } from './fs-utils.js';
+import { exists, firstExisting } from './fs-utils.js';
 import { InputDigests } from './input-digests.js';
-import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
-import { NIX_APP_ROOT, nixRuntime, type Toolchain } from './toolchain.js';
+import { detectPackageManager, installCommand, MANAGER_FILES, managerCommands, type PackageManager } from './node-package-manager.js';
+import { buildScript, startPlan, type StartPlan } from './node-start.js';
+import { assertNodeVersion, nodeRequirements } from './node-version.js';
+import { withNpmReason } from './npm-failure.js';
+import { readPackageJson, type PackageJson } from './package-json.js';
+import { describeStatic, installStaticServer, STATIC_SERVER_IN_APP, STATIC_SERVER_SCRIPT, staticServerDefaults } from './static.js';
+import { NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type Toolchain } from './toolchain.js';
 
-const Dependencies = z.record(z.string(), z.unknown()).optional();
-const PackageJson = z.looseObject({
-  main: z.string().optional(),
-  scripts: z.record(z.string(), z.string()).optional(),
-  dependencies: Dependencies,
-  devDependencies: Dependencies,
-  optionalDependencies: Dependencies,
-});
-type PackageJson = z.infer<typeof PackageJson>;
-
-const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json'];
 /** Bump when the install recipe changes what ends up in node_modules: older builds' node_modules are then not reused. */
-const RECIPE = '1';
+const RECIPE = '2';
 /** Scripts npm runs for the app itself during `npm ci`/`npm install`: they may read or write the app's code. */
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'];
 
-async function readPackageJson(dir: string): Promise<PackageJson> {
-  const file = path.join(dir, 'package.json');
-  let json: unknown;
-  try {
-    json = await readJson(file);
-  } catch (error) {
-    throw new Hop3Error('CONFIG_PACKAGE_JSON_INVALID', `${file} is not valid JSON: ${(error as Error).message}`, { file, cause: error, hint: 'Fix package.json.' });
-  }
-  const result = PackageJson.safeParse(json);
-  if (!result.success) {
-    throw new Hop3Error('CONFIG_PACKAGE_JSON_INVALID', `${file}: ${result.error.issues[0]?.message}`, { file, hint: 'Fix package.json.' });
-  }
-  return result.data;
-}
+/** Where the docker template puts hop3's package manager setup script, relative to the app root. */
+const SETUP_IN_APP = '.hop3/package-manager-setup.mjs';
 
-/** Node: `npm ci` with a lockfile (else `npm install`), `npm run build` when defined, dev dependencies pruned. */
+const FAILURES: Readonly<Record<PackageManager['name'], { code: ErrorCode; hint: string }>> = {
+  npm: { code: 'BUILD_NPM_FAILED', hint: 'Check package.json and the npm output above; npm reads its registry and cache settings from your npm config.' },
+  yarn: { code: 'BUILD_YARN_FAILED', hint: 'Check package.json and the yarn output above; the install is frozen to yarn.lock: when it is out of date, run `yarn install` in the app and commit yarn.lock.' },
+  pnpm: { code: 'BUILD_PNPM_FAILED', hint: 'Check package.json and the pnpm output above; the install is frozen to pnpm-lock.yaml: when it is out of date, run `pnpm install` in the app and commit pnpm-lock.yaml.' },
+};
+
+/**
+ * Node, as Heroku builds it: npm, yarn (1 or berry) or pnpm by lockfile or `packageManager` (yarn and pnpm through
+ * corepack), installs frozen to the lockfile, heroku-prebuild, the build script (heroku-postbuild instead when there),
+ * dev dependencies pruned, heroku-cleanup; Node version requirements checked against the Node that runs the app.
+ */
 export const node: Toolchain = {
   name: 'node',
 
@@ -51,23 +46,39 @@ export const node: Toolchain = {
     return (await exists(config.dir, 'package.json')) ? 'package.json found' : undefined;
   },
 
-  async defaults(config, { appRoot }) {
+  async describe(config) {
     const pkg = await readPackageJson(config.dir);
+    const pm = await detectPackageManager(config.dir, pkg);
+    const script = buildScript(pkg);
+    const { requirements } = await nodeRequirements(config.dir, pkg);
+    return [
+      `node: ${installCommand(pm)} (${pm.reason})${script ? `, then ${pm.name} run ${script}` : ''}`,
+      ...(requirements.length > 0 ? [`asks for Node ${requirements.map((r) => `"${r.range}" (${r.source})`).join(', ')}`] : []),
+      // A web worker from the Procfile or hop3.toml replaces package.json's.
+      ...(declaresWeb(config) ? [] : [describeStart(await startPlan(config, pkg))]),
+    ].join('; ');
+  },
+
+  async defaults(config, { appRoot, built }) {
+    const pkg = await readPackageJson(config.dir);
+    const pm = await detectPackageManager(config.dir, pkg);
     const defaults = emptyDefaults();
     defaults.env_vars = { NODE_ENV: 'production' };
-    defaults.path_prepend = [path.posix.join(appRoot, 'node_modules', '.bin')];
-    const main = pkg.main ?? (await firstExisting(config.dir, ['server.js', 'index.js', 'app.js']));
+    // The manager too: workers may run `yarn start` or `pnpm run worker`.
+    defaults.path_prepend = [path.posix.join(appRoot, 'node_modules', '.bin'), ...(pm.corepackSpec ? [path.posix.join(appRoot, PACKAGE_MANAGER_BIN)] : [])];
+    const start = await startPlan(config, pkg, built);
     // The start script runs directly, not through `npm start`: the runtime needs no npm.
-    const start = pkg.scripts?.start ?? (main ? `node ${shellQuote(main)}` : undefined);
-    if (start) defaults.workers.web = start;
+    if (start.kind === 'script') defaults.workers.web = start.command;
+    else if (start.kind === 'node') defaults.workers.web = `node ${shellQuote(start.entry)}`;
+    else if (start.kind === 'static') staticServerDefaults(defaults, start.plan.mounts, appRoot);
     return defaults;
   },
 
   async dependencyInputs(ctx) {
     const pkg = await readPackageJson(ctx.appRoot);
-    const lockfile = await firstExisting(ctx.appRoot, LOCKFILES);
+    const pm = await detectPackageManager(ctx.appRoot, pkg);
     const inputs = new InputDigests(ctx.appRoot);
-    for (const file of ['package.json', ...LOCKFILES, '.npmrc']) await inputs.content(file);
+    for (const file of ['package.json', ...new Set(Object.values(MANAGER_FILES).flat())]) await inputs.content(file);
     const linked: string[] = [];
     for (const dir of await fileDependencies(pkg, ctx.appRoot)) {
       const rel = path.relative(ctx.appRoot, dir);
@@ -79,35 +90,49 @@ export const node: Toolchain = {
     }
     const version = await runCommand('node', ['--version'], { env: ctx.env, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     inputs.value('node', `${version.failed ? 'unknown' : version.stdout.trim()} ${process.platform} ${process.arch}`);
+    // A range (yarn@1) is the version corepack has cached, which the install will use.
+    inputs.value('package manager', pm.corepackSpec ? ((await cachedManager(pm, ctx.env)) ?? pm.corepackSpec) : 'the host\'s npm');
     inputs.value('hop3 node recipe', RECIPE);
-    inputs.env(ctx.env, ['npm_config_']);
+    inputs.env(ctx.env, ['npm_config_', 'YARN_', 'PNPM_']);
     const userConfig = ctx.env.npm_config_userconfig || ctx.env.NPM_CONFIG_USERCONFIG || path.join(ctx.env.HOME || os.homedir(), '.npmrc');
     await inputs.content(path.resolve(userConfig), `npm config ${userConfig}`);
     return {
-      manifest: lockfile ?? 'package.json',
+      manifest: pm.lockfile ?? 'package.json',
       digests: inputs.digests,
       // npm installs the dependencies of a `file:` folder it links into that folder.
       outputs: ['node_modules', ...linked.map((dir) => path.posix.join(dir.split(path.sep).join('/'), 'node_modules'))],
-      // node_modules/.cache, .vite, .package-lock.json...: written by tools and npm itself, in place, so each build gets its own copy.
-      copy: (rel) => /^node_modules\/\.(?!bin(\/|$))/.test(rel),
+      // node_modules/.cache, .vite, .package-lock.json...: written by tools and the managers, in place, so each build gets its own copy.
+      // pnpm's .pnpm holds every package (each build only reads it): linked.
+      copy: (rel) => /^node_modules\/\.(?!bin(\/|$)|pnpm(\/|$))/.test(rel),
       ...noReuse(pkg),
     };
   },
 
   async installLocal(ctx) {
     const pkg = await readPackageJson(ctx.appRoot);
-    // Nothing to do over reused node_modules: they are pruned already, and noReuse keeps build and install scripts out of this path.
+    const pm = await detectPackageManager(ctx.appRoot, pkg);
+    for (const warning of pm.warnings) ctx.log.warn(warning);
+    await checkHostNode(ctx, pkg);
+    // Before the reuse check: the workers need the manager on their PATH either way.
+    const steps = await localSteps(ctx, pm);
+    // Nothing to do over reused node_modules: they are pruned already, and noReuse keeps scripts out of this path.
     if (ctx.dependencies?.reused) return;
-    const tool = { cwd: ctx.appRoot, env: ctx.env, log: ctx.log, errorCode: 'BUILD_NPM_FAILED' as const, hint: 'Check package.json and the npm output above; npm reads its registry and cache settings from your npm config.', ...(ctx.signal ? { signal: ctx.signal } : {}) };
-    const quiet = ['--no-audit', '--no-fund'];
-    const lockfile = await firstExisting(ctx.appRoot, LOCKFILES);
-    ctx.log.step(lockfile ? `npm ci (${lockfile})` : 'npm install (no lockfile)');
-    await runTool('npm', [lockfile ? 'ci' : 'install', ...quiet], tool);
-    if (pkg.scripts?.build) {
-      ctx.log.step('running npm run build');
-      await runTool('npm', ['run', 'build'], tool);
+    const commands = managerCommands(pm);
+    const scripts = pkg.scripts ?? {};
+    if (scripts['heroku-prebuild'] !== undefined) await steps.run('running heroku-prebuild, before the install (as on Heroku)', commands.run('heroku-prebuild'));
+    await steps.run(`${installCommand(pm)} (${pm.lockfile ?? 'no lockfile'})`, commands.install);
+    const script = buildScript(pkg);
+    if (script) await steps.run(`running ${pm.name} run ${script}${script === 'heroku-postbuild' && scripts.build !== undefined ? ' (instead of build, as on Heroku)' : ''}`, commands.run(script));
+    if (commands.prune) await steps.run(undefined, commands.prune);
+    else ctx.log.info(`${pm.name}: dev dependencies kept (yarn 2 and 3 prune only with the workspace-tools plugin)`);
+    if (scripts['heroku-cleanup'] !== undefined) await steps.run('running heroku-cleanup', commands.run('heroku-cleanup'));
+    // A build without a start script may make a site: the static server is there if the final choice serves it.
+    if (script && !scripts.start?.trim() && !declaresWeb(ctx.config)) {
+      await installStaticServer(ctx.appRoot);
+      const start = await startPlan(ctx.config, pkg, ctx.appRoot);
+      if (start.kind === 'none') ctx.log.warn(`no web worker: ${start.reason} (add a start script, a Procfile, or [build] static-dir in hop3.toml)`);
+      else ctx.log.info(describeStart(start));
     }
-    await runTool('npm', ['prune', '--omit=dev', ...quiet], tool);
   },
 
   async planSteps(config) {
@@ -122,31 +147,78 @@ export const node: Toolchain = {
 
   async nixExpression(config) {
     const pkg = await readPackageJson(config.dir);
-    const lockfile = await firstExisting(config.dir, LOCKFILES);
+    const pm = await detectPackageManager(config.dir, pkg);
+    if (pm.name !== 'npm') {
+      throw new Hop3Error('BUILD_NIX_NO_TEMPLATE', `hop3's Nix template for node installs with npm, offline; this app uses ${pm.name} (${pm.reason}).`, {
+        hint: 'Build it with --builder local or --builder docker, or write your own hop3.nix (nixpkgs has fetchYarnDeps and pnpm.fetchDeps).',
+      });
+    }
+    const defaults = await node.defaults(config, { appRoot: NIX_APP_ROOT });
     return {
       template: 'node.nix',
       variables: {
-        runtime: nixRuntime(await node.defaults(config, { appRoot: NIX_APP_ROOT })),
-        install: lockfile ? 'ci' : 'install',
-        buildScript: pkg.scripts?.build !== undefined,
+        runtime: nixRuntime(defaults),
+        install: pm.lockfile ? 'ci' : 'install',
+        prebuild: pkg.scripts?.['heroku-prebuild'] !== undefined,
+        buildScript: buildScript(pkg) ?? null,
+        cleanup: pkg.scripts?.['heroku-cleanup'] !== undefined,
+        staticServer: servesStatic(defaults),
       },
     };
   },
 
+  async nixVendor(ctx) {
+    const defaults = await node.defaults(ctx.config, { appRoot: NIX_APP_ROOT });
+    if (servesStatic(defaults)) await copyStaticServer(ctx.vendorDir);
+  },
+
   async dockerfile(config) {
-    return { template: 'node', defaultBaseImage: 'node:20-slim', dependencyFiles: await nodeDependencyFiles(config.dir) };
+    const pkg = await readPackageJson(config.dir);
+    const pm = await detectPackageManager(config.dir, pkg);
+    const commands = managerCommands(pm);
+    const line = (args: readonly string[]) => [pm.name, ...args].map(shellQuote).join(' ');
+    const script = buildScript(pkg);
+    const scriptLine = (name: string) => (pkg.scripts?.[name] !== undefined ? line(commands.run(name)) : '');
+    const start = await startPlan(config, pkg);
+    return {
+      template: 'node',
+      defaultBaseImage: 'node:20-slim',
+      buildArgs: {
+        HOP3_PACKAGE_MANAGER: pm.corepackSpec ?? '',
+        HOP3_NODE_PREBUILD: scriptLine('heroku-prebuild'),
+        HOP3_NODE_INSTALL: line(commands.install),
+        HOP3_NODE_BUILD: script ? line(commands.run(script)) : '',
+        HOP3_NODE_PRUNE: commands.prune ? line(commands.prune) : '',
+        HOP3_NODE_CLEANUP: scriptLine('heroku-cleanup'),
+      },
+      // corepack's registry and integrity settings are the user's, in the image's build as on this host.
+      passEnv: pm.corepackSpec ? ['COREPACK_NPM_REGISTRY', 'COREPACK_INTEGRITY_KEYS'] : [],
+      // What the install reads goes in before the code, so that a code-only change keeps the install in the engine's cache.
+      dependencyFiles: await nodeDependencyFiles(config.dir),
+      extraFiles: {
+        // Always there: the template copies it in before the install, whatever the manager.
+        [SETUP_IN_APP]: PACKAGE_MANAGER_SETUP_SCRIPT,
+        ...(start.kind === 'static' ? { [STATIC_SERVER_IN_APP]: STATIC_SERVER_SCRIPT } : {}),
+      },
+    };
   },
 };
 
+function declaresWeb(config: AppConfig): boolean {
+  return config.procfile?.parsed.workers.web !== undefined || config.settings.run.workers.web !== undefined;
+}
+
 /**
  * Why node_modules from an older build will not do, if so. A build script needs the dev dependencies, which every
- * build prunes once it has run, and may write caches into node_modules; an install script of the app itself
- * reads or writes the app's code, which is not a dependency input.
+ * build prunes once it has run, and may write caches into node_modules; an install script of the app itself, or a
+ * heroku-* script, reads or writes the app's code, which is not a dependency input.
  */
 function noReuse(pkg: PackageJson): { noReuse?: string } {
-  if (pkg.scripts?.build) return { noReuse: 'package.json has a build script: it needs the dev dependencies, which builds prune' };
-  const script = INSTALL_SCRIPTS.find((name) => pkg.scripts?.[name]);
-  return script ? { noReuse: `package.json has a ${script} script, which runs on install with the app's code` } : {};
+  const script = buildScript(pkg);
+  if (script) return { noReuse: `package.json has a ${script} script: it needs the dev dependencies, which builds prune` };
+  const other = [...INSTALL_SCRIPTS, 'heroku-prebuild', 'heroku-cleanup'].find((name) => pkg.scripts?.[name]);
+  if (other) return { noReuse: `package.json has a ${other} script, which runs with the app's code` };
+  return {};
 }
 
 /** The local folders and tarballs `file:` dependencies point at. */
@@ -160,4 +232,71 @@ async function fileDependencies(pkg: PackageJson, appRoot: string): Promise<stri
     }
   }
   return [...new Set(dirs)].sort();
+}
+
+/** The build log's line on how the app starts. */
+function describeStart(start: StartPlan): string {
+  switch (start.kind) {
+    case 'script':
+      return `web: ${start.command} (${start.reason})`;
+    case 'node':
+      return `web: node ${start.entry} (${start.reason})`;
+    case 'static':
+      return describeStatic(start.plan);
+    case 'none':
+      return `no web worker from package.json: ${start.reason}`;
+  }
+}
+
+function servesStatic(defaults: { workers: Record<string, string> }): boolean {
+  return defaults.workers.web?.includes(STATIC_SERVER_IN_APP) ?? false;
+}
+
+async function copyStaticServer(dir: string): Promise<void> {
+  await copyFile(STATIC_SERVER_SCRIPT, path.join(dir, 'static-server.mjs'));
+}
+
+/** engines.node, .nvmrc and .node-version against the node on the build's PATH, which the process deployer runs too. */
+async function checkHostNode(ctx: LocalInstallContext, pkg: PackageJson): Promise<void> {
+  const { requirements, warnings } = await nodeRequirements(ctx.appRoot, pkg);
+  for (const warning of warnings) ctx.log.warn(warning);
+  if (requirements.length === 0) return;
+  const result = await runCommand('node', ['--version'], { env: ctx.env, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  if (result.failed) {
+    ctx.log.warn(`cannot run \`node --version\` (${result.reason}): the app's Node requirement is not checked`);
+    return;
+  }
+  const fix = (major: number, requirement: { source: string }) =>
+    `Put Node ${major} first on the PATH hop3 runs with, or build with --builder docker --base-image node:${major}-slim; or change ${requirement.source}.`;
+  for (const warning of assertNodeVersion(requirements, result.stdout.trim(), "this host's node", fix)) ctx.log.warn(warning);
+}
+
+interface LocalSteps {
+  /** Run the manager with `args`; `step` is the build log's step line, if any. */
+  run(step: string | undefined, args: readonly string[]): Promise<void>;
+}
+
+/** The manager as the build runs it: the host's npm, or yarn/pnpm copied into the build by corepack and on PATH for the scripts. */
+async function localSteps(ctx: LocalInstallContext, pm: PackageManager): Promise<LocalSteps> {
+  let env = ctx.env;
+  let program = 'npm';
+  if (pm.corepackSpec) {
+    await setUpPackageManager(pm, ctx);
+    env = { ...ctx.env, PATH: `${path.join(ctx.appRoot, PACKAGE_MANAGER_BIN)}:${ctx.env.PATH ?? '/usr/bin:/bin'}` };
+    program = pm.name; // found first on that PATH: the build's own copy
+  }
+  const failure = FAILURES[pm.name];
+  return {
+    async run(step, args) {
+      if (step) ctx.log.step(step);
+      // npm prints its reason first and its usage text last: the whole output is kept to find it.
+      const lines: string[] = [];
+      const log: Logger = { ...ctx.log, output: (text) => (lines.push(text), ctx.log.output(text)) };
+      try {
+        await runTool(program, args, { cwd: ctx.appRoot, env, log, errorCode: failure.code, hint: failure.hint, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      } catch (error) {
+        throw withNpmReason(error, lines.join('\n'));
+      }
+    },
+  };
 }

@@ -6,6 +6,12 @@ import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 export interface RuntimeLayout {
   /** Directory holding the app's files (the source copy plus installed dependencies). */
   appRoot: string;
+  /**
+   * The app's files after its build steps, on this host, when the builder can show them (the local builder,
+   * once its steps ran): a toolchain may choose from what the build made (a dist/ folder, a server file).
+   * Without it, choices are made from the source.
+   */
+  built?: string;
 }
 
 export interface LocalInstallContext {
