@@ -73,7 +73,7 @@ export async function detectPackageManager(dir: string, pkg: PackageJson): Promi
   const chosen = present[0];
   if (!chosen) return { name: 'npm', berry: false, reason: 'no lockfile', warnings: [] };
   const warnings = unused(chosen.name, `hop3 installs with ${chosen.name}, from ${chosen.file}`);
-  if (chosen.name === 'npm') return { name: 'npm', berry: false, lockfile: chosen.file, reason: chosen.file, warnings };
+  if (chosen.name === 'npm') return { name: 'npm', berry: false, lockfile: chosen.file, reason: `${chosen.file} found`, warnings };
   const lockText = await readFile(path.join(dir, chosen.file), 'utf8');
   const declared = engine(pkg, chosen.name);
   if (declared !== undefined && semver.validRange(declared)) {

@@ -18,7 +18,7 @@ import { assertNodeVersion, nodeRequirements } from './node-version.js';
 import { withNpmReason } from './npm-failure.js';
 import { readPackageJson, type PackageJson } from './package-json.js';
 import { describeStatic, installStaticServer, STATIC_SERVER_IN_APP, STATIC_SERVER_SCRIPT, staticServerDefaults } from './static.js';
-import { NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type Toolchain } from './toolchain.js';
+import { NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type PlanStep, type Toolchain } from './toolchain.js';
 
 /** Bump when the install recipe changes what ends up in node_modules: older builds' node_modules are then not reused. */
 const RECIPE = '2';
@@ -47,16 +47,15 @@ export const node: Toolchain = {
   },
 
   async describe(config) {
+    // The install and build commands are the plan's steps; this says what they do not: the Node asked for, how the app starts.
     const pkg = await readPackageJson(config.dir);
-    const pm = await detectPackageManager(config.dir, pkg);
-    const script = buildScript(pkg);
     const { requirements } = await nodeRequirements(config.dir, pkg);
-    return [
-      `node: ${installCommand(pm)} (${pm.reason})${script ? `, then ${pm.name} run ${script}` : ''}`,
-      ...(requirements.length > 0 ? [`asks for Node ${requirements.map((r) => `"${r.range}" (${r.source})`).join(', ')}`] : []),
+    const parts = [
+      ...(requirements.length > 0 ? [`node: the app asks for Node ${requirements.map((r) => `"${r.range}" (${r.source})`).join(', ')}`] : []),
       // A web worker from the Procfile or hop3.toml replaces package.json's.
       ...(declaresWeb(config) ? [] : [describeStart(await startPlan(config, pkg))]),
-    ].join('; ');
+    ];
+    return parts.length > 0 ? parts.join('; ') : undefined;
   },
 
   async defaults(config, { appRoot, built }) {
@@ -137,12 +136,23 @@ export const node: Toolchain = {
 
   async planSteps(config) {
     const pkg = await readPackageJson(config.dir);
-    const lockfile = await firstExisting(config.dir, ['package-lock.json', 'npm-shrinkwrap.json']);
-    return [
-      lockfile ? { run: 'npm ci --no-audit --no-fund', because: `${lockfile} found`, needs: ['npm'] } : { run: 'npm install --no-audit --no-fund', because: 'no lockfile', needs: ['npm'] },
-      ...(pkg.scripts?.build ? [{ run: 'npm run build', because: 'package.json has a build script', needs: ['npm'] }] : []),
-      { run: 'npm prune --omit=dev --no-audit --no-fund', because: 'dev dependencies are not shipped', needs: ['npm'] },
-    ];
+    const pm = await detectPackageManager(config.dir, pkg);
+    const { requirements } = await nodeRequirements(config.dir, pkg);
+    const commands = managerCommands(pm);
+    // yarn and pnpm are the build's own copy: the host needs corepack to fetch them, then node only.
+    const needs = pm.corepackSpec ? ['node'] : ['npm'];
+    const line = (args: readonly string[]) => [pm.name, ...args].join(' ');
+    const script = buildScript(pkg);
+    const scripts = pkg.scripts ?? {};
+    const steps: PlanStep[] = [];
+    if (requirements.length > 0) steps.push({ run: `check \`node --version\` against ${requirements.map((r) => `"${r.range}"`).join(', ')}`, because: requirements.map((r) => r.source).join(', '), needs: ['node'] });
+    if (pm.corepackSpec) steps.push({ run: `fetch ${pm.corepackSpec} with corepack (cached in COREPACK_HOME), copy it into .hop3/package-manager, its commands into ${PACKAGE_MANAGER_BIN}`, because: pm.reason, needs: ['corepack'] });
+    if (scripts['heroku-prebuild'] !== undefined) steps.push({ run: line(commands.run('heroku-prebuild')), because: 'heroku-prebuild runs before the install, as on Heroku', needs });
+    steps.push({ run: installCommand(pm), because: pm.lockfile ? `frozen to ${pm.lockfile}` : 'no lockfile', needs });
+    if (script) steps.push({ run: line(commands.run(script)), because: script === 'heroku-postbuild' && scripts.build !== undefined ? 'heroku-postbuild replaces build, as on Heroku' : `package.json has a ${script} script`, needs });
+    steps.push(commands.prune ? { run: line(commands.prune), because: 'dev dependencies are not shipped', needs } : { run: 'keep dev dependencies', because: 'yarn 2 and 3 prune only with the workspace-tools plugin' });
+    if (scripts['heroku-cleanup'] !== undefined) steps.push({ run: line(commands.run('heroku-cleanup')), because: 'heroku-cleanup runs last, as on Heroku', needs });
+    return steps;
   },
 
   async nixExpression(config) {

@@ -79,6 +79,21 @@ describe('node toolchain: package manager', () => {
     }
   });
 
+  it('plans the steps it will run: corepack, then the manager frozen to its lockfile; heroku-prebuild and heroku-postbuild where Heroku runs them', async () => {
+    expect(await node.planSteps!(await loadAppConfig(fixture('node-pnpm')), {})).toEqual([
+      { run: 'fetch pnpm@9 with corepack (cached in COREPACK_HOME), copy it into .hop3/package-manager, its commands into .hop3/bin', because: "pnpm-lock.yaml (its format is pnpm 9's; no packageManager field)", needs: ['corepack'] },
+      { run: 'pnpm install --frozen-lockfile', because: 'frozen to pnpm-lock.yaml', needs: ['node'] },
+      { run: 'pnpm prune --prod --ignore-scripts', because: 'dev dependencies are not shipped', needs: ['node'] },
+    ]);
+    const nitro = await node.planSteps!(await loadAppConfig(fixture('node-nitro')), {});
+    expect(nitro.map((step) => [step.run, step.because])).toEqual([
+      ['npm run heroku-prebuild', 'heroku-prebuild runs before the install, as on Heroku'],
+      ['npm ci --no-audit --no-fund', 'frozen to package-lock.json'],
+      ['npm run heroku-postbuild', 'heroku-postbuild replaces build, as on Heroku'],
+      ['npm prune --omit=dev --no-audit --no-fund', 'dev dependencies are not shipped'],
+    ]);
+  });
+
   it('puts yarn and pnpm on the workers\' PATH, never for npm', async () => {
     const yarn = await node.defaults(await loadAppConfig(fixture('node-yarn-berry')), { appRoot: '/app' });
     expect(yarn.path_prepend).toEqual(['/app/node_modules/.bin', '/app/.hop3/bin']);
