@@ -12,6 +12,8 @@ export interface PackageManager {
   name: PackageManagerName;
   /** yarn 2 and later: another command line and lockfile format than yarn 1. */
   berry: boolean;
+  /** yarn berry with Plug'n'Play (its default nodeLinker): no node_modules, node must be started through yarn. */
+  pnp: boolean;
   /**
    * What corepack fetches: "yarn@4.5.3" (from packageManager, maybe with its hash) or a range from engines or
    * the lockfile's format ("yarn@1", "pnpm@9"); undefined for npm, which is the host's.
@@ -66,27 +68,43 @@ export async function detectPackageManager(dir: string, pkg: PackageJson): Promi
     const name = match[1] as PackageManagerName;
     const lockfile = present.find((candidate) => candidate.name === name)?.file;
     const why = `packageManager is ${field}`;
-    if (name === 'npm') return { name, berry: false, ...(lockfile ? { lockfile } : {}), reason: `packageManager ${field} in package.json (the host's npm runs it)`, warnings: unused(name, why) };
-    return { name, berry: name === 'yarn' && semver.major(match[2]!) >= 2, corepackSpec: field, ...(lockfile ? { lockfile } : {}), reason: `packageManager ${field} in package.json`, warnings: unused(name, why) };
+    if (name === 'npm') return { name, berry: false, pnp: false, ...(lockfile ? { lockfile } : {}), reason: `packageManager ${field} in package.json (the host's npm runs it)`, warnings: unused(name, why) };
+    const berry = name === 'yarn' && semver.major(match[2]!) >= 2;
+    return { name, berry, pnp: berry && (await yarnLinker(dir)) === 'pnp', corepackSpec: field, ...(lockfile ? { lockfile } : {}), reason: `packageManager ${field} in package.json`, warnings: unused(name, why) };
   }
 
   const chosen = present[0];
-  if (!chosen) return { name: 'npm', berry: false, reason: 'no lockfile', warnings: [] };
+  if (!chosen) return { name: 'npm', berry: false, pnp: false, reason: 'no lockfile', warnings: [] };
   const warnings = unused(chosen.name, `hop3 installs with ${chosen.name}, from ${chosen.file}`);
-  if (chosen.name === 'npm') return { name: 'npm', berry: false, lockfile: chosen.file, reason: `${chosen.file} found`, warnings };
+  if (chosen.name === 'npm') return { name: 'npm', berry: false, pnp: false, lockfile: chosen.file, reason: `${chosen.file} found`, warnings };
   const lockText = await readFile(path.join(dir, chosen.file), 'utf8');
   const declared = engine(pkg, chosen.name);
   if (declared !== undefined && semver.validRange(declared)) {
-    const major = semver.minVersion(declared)?.major ?? 0;
-    return { name: chosen.name, berry: chosen.name === 'yarn' && major >= 2, corepackSpec: `${chosen.name}@${declared}`, lockfile: chosen.file, reason: `${chosen.file}, engines.${chosen.name} "${declared}" in package.json`, warnings };
+    const berry = chosen.name === 'yarn' && (semver.minVersion(declared)?.major ?? 0) >= 2;
+    return { name: chosen.name, berry, pnp: berry && (await yarnLinker(dir)) === 'pnp', corepackSpec: `${chosen.name}@${declared}`, lockfile: chosen.file, reason: `${chosen.file}, engines.${chosen.name} "${declared}" in package.json`, warnings };
   }
   if (chosen.name === 'pnpm') {
     const major = pnpmMajor(lockText);
-    return { name: 'pnpm', berry: false, corepackSpec: `pnpm@${major}`, lockfile: chosen.file, reason: `${chosen.file} (its format is pnpm ${major}'s; no packageManager field)`, warnings };
+    return { name: 'pnpm', berry: false, pnp: false, corepackSpec: `pnpm@${major}`, lockfile: chosen.file, reason: `${chosen.file} (its format is pnpm ${major}'s; no packageManager field)`, warnings };
   }
   const berryMajor = yarnBerryMajor(lockText);
   const major = berryMajor ?? 1;
-  return { name: 'yarn', berry: berryMajor !== undefined, corepackSpec: `yarn@${major}`, lockfile: chosen.file, reason: `${chosen.file} (its format is yarn ${major}'s; no packageManager field)`, warnings };
+  const berry = berryMajor !== undefined;
+  return { name: 'yarn', berry, pnp: berry && (await yarnLinker(dir)) === 'pnp', corepackSpec: `yarn@${major}`, lockfile: chosen.file, reason: `${chosen.file} (its format is yarn ${major}'s; no packageManager field)`, warnings };
+}
+
+/** Yarn berry's nodeLinker in .yarnrc.yml: pnp (its default), node-modules or pnpm. */
+async function yarnLinker(dir: string): Promise<string> {
+  const text = await readFile(path.join(dir, '.yarnrc.yml'), 'utf8').catch(() => '');
+  return /^nodeLinker:\s*["']?([\w-]+)/m.exec(text)?.[1] ?? 'pnp';
+}
+
+/**
+ * Environment the manager's steps need, under the user's own (which wins): Plug'n'Play points into yarn's cache,
+ * so the cache must be the build's own (.yarn/cache), not the user's global one, which the build does not carry.
+ */
+export function managerEnv(pm: PackageManager, userEnv: NodeJS.ProcessEnv): Record<string, string> {
+  return pm.pnp && userEnv.YARN_ENABLE_GLOBAL_CACHE === undefined ? { YARN_ENABLE_GLOBAL_CACHE: 'false' } : {};
 }
 
 /** A berry lockfile starts with `__metadata: version: N` (8: yarn 4, 6: yarn 3, 4: yarn 2); yarn 1's has none. */

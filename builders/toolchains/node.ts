@@ -10,9 +10,9 @@ import { shellQuote } from '../../src/process/shell-quote.js';
 import { runTool } from '../run-tool.js';
 import { cachedManager, PACKAGE_MANAGER_BIN, PACKAGE_MANAGER_SETUP_SCRIPT, setUpPackageManager } from './corepack.js';
 import { nodeDependencyFiles } from './dependency-files.js';
-import { exists, firstExisting } from './fs-utils.js';
+import { exists } from './fs-utils.js';
 import { InputDigests } from './input-digests.js';
-import { detectPackageManager, installCommand, MANAGER_FILES, managerCommands, type PackageManager } from './node-package-manager.js';
+import { detectPackageManager, installCommand, MANAGER_FILES, managerCommands, managerEnv, type PackageManager } from './node-package-manager.js';
 import { buildScript, startPlan, type StartPlan } from './node-start.js';
 import { assertNodeVersion, nodeRequirements } from './node-version.js';
 import { withNpmReason } from './npm-failure.js';
@@ -66,9 +66,11 @@ export const node: Toolchain = {
     // The manager too: workers may run `yarn start` or `pnpm run worker`.
     defaults.path_prepend = [path.posix.join(appRoot, 'node_modules', '.bin'), ...(pm.corepackSpec ? [path.posix.join(appRoot, PACKAGE_MANAGER_BIN)] : [])];
     const start = await startPlan(config, pkg, built);
+    // Plug'n'Play has no node_modules: node finds packages only when yarn starts it (it loads .pnp.cjs).
+    const { pnp } = pm;
     // The start script runs directly, not through `npm start`: the runtime needs no npm.
-    if (start.kind === 'script') defaults.workers.web = start.command;
-    else if (start.kind === 'node') defaults.workers.web = `node ${shellQuote(start.entry)}`;
+    if (start.kind === 'script') defaults.workers.web = pnp ? 'yarn run start' : start.command;
+    else if (start.kind === 'node') defaults.workers.web = `${pnp ? 'yarn node' : 'node'} ${shellQuote(start.entry)}`;
     else if (start.kind === 'static') staticServerDefaults(defaults, start.plan.mounts, appRoot);
     return defaults;
   },
@@ -103,7 +105,7 @@ export const node: Toolchain = {
       // node_modules/.cache, .vite, .package-lock.json...: written by tools and the managers, in place, so each build gets its own copy.
       // pnpm's .pnpm holds every package (each build only reads it): linked.
       copy: (rel) => /^node_modules\/\.(?!bin(\/|$)|pnpm(\/|$))/.test(rel),
-      ...noReuse(pkg),
+      ...noReuse(pkg, pm),
     };
   },
 
@@ -186,7 +188,8 @@ export const node: Toolchain = {
     const pkg = await readPackageJson(config.dir);
     const pm = await detectPackageManager(config.dir, pkg);
     const commands = managerCommands(pm);
-    const line = (args: readonly string[]) => [pm.name, ...args].map(shellQuote).join(' ');
+    const env = Object.entries(managerEnv(pm, {})).map(([name, value]) => `${name}=${shellQuote(value)} `).join('');
+    const line = (args: readonly string[]) => env + [pm.name, ...args].map(shellQuote).join(' ');
     const script = buildScript(pkg);
     const scriptLine = (name: string) => (pkg.scripts?.[name] !== undefined ? line(commands.run(name)) : '');
     const start = await startPlan(config, pkg);
@@ -221,14 +224,15 @@ function declaresWeb(config: AppConfig): boolean {
 /**
  * Why node_modules from an older build will not do, if so. A build script needs the dev dependencies, which every
  * build prunes once it has run, and may write caches into node_modules; an install script of the app itself, or a
- * heroku-* script, reads or writes the app's code, which is not a dependency input.
+ * heroku-* script, reads or writes the app's code, which is not a dependency input; Plug'n'Play's install is not
+ * in node_modules.
  */
-function noReuse(pkg: PackageJson): { noReuse?: string } {
+function noReuse(pkg: PackageJson, pm: PackageManager): { noReuse?: string } {
   const script = buildScript(pkg);
   if (script) return { noReuse: `package.json has a ${script} script: it needs the dev dependencies, which builds prune` };
   const other = [...INSTALL_SCRIPTS, 'heroku-prebuild', 'heroku-cleanup'].find((name) => pkg.scripts?.[name]);
   if (other) return { noReuse: `package.json has a ${other} script, which runs with the app's code` };
-  return {};
+  return pm.pnp ? { noReuse: "yarn Plug'n'Play keeps its install in .pnp.cjs and .yarn/, not in node_modules" } : {};
 }
 
 /** The local folders and tarballs `file:` dependencies point at. */
@@ -288,11 +292,11 @@ interface LocalSteps {
 
 /** The manager as the build runs it: the host's npm, or yarn/pnpm copied into the build by corepack and on PATH for the scripts. */
 async function localSteps(ctx: LocalInstallContext, pm: PackageManager): Promise<LocalSteps> {
-  let env = ctx.env;
+  let env = { ...managerEnv(pm, ctx.env), ...ctx.env };
   let program = 'npm';
   if (pm.corepackSpec) {
     await setUpPackageManager(pm, ctx);
-    env = { ...ctx.env, PATH: `${path.join(ctx.appRoot, PACKAGE_MANAGER_BIN)}:${ctx.env.PATH ?? '/usr/bin:/bin'}` };
+    env = { ...env, PATH: `${path.join(ctx.appRoot, PACKAGE_MANAGER_BIN)}:${ctx.env.PATH ?? '/usr/bin:/bin'}` };
     program = pm.name; // found first on that PATH: the build's own copy
   }
   const failure = FAILURES[pm.name];

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { node } from '../../builders/toolchains/node.js';
-import { detectPackageManager, installCommand, managerCommands, pnpmMajor, yarnBerryMajor } from '../../builders/toolchains/node-package-manager.js';
+import { detectPackageManager, installCommand, managerCommands, managerEnv, pnpmMajor, yarnBerryMajor } from '../../builders/toolchains/node-package-manager.js';
 import { startPlan } from '../../builders/toolchains/node-start.js';
 import { assertNodeVersion, checkNodeVersion, nodeRequirements } from '../../builders/toolchains/node-version.js';
 import { npmFailureReason, withNpmReason } from '../../builders/toolchains/npm-failure.js';
@@ -92,6 +92,20 @@ describe('node toolchain: package manager', () => {
       ['npm run heroku-postbuild', 'heroku-postbuild replaces build, as on Heroku'],
       ['npm prune --omit=dev --no-audit --no-fund', 'dev dependencies are not shipped'],
     ]);
+  });
+
+  it('yarn berry with Plug\'n\'Play (no nodeLinker in .yarnrc.yml) starts through yarn, with the build\'s own yarn cache', async () => {
+    await cp(fixture('node-yarn-berry'), dir, { recursive: true });
+    await rm(path.join(dir, '.yarnrc.yml'));
+    const config = await loadAppConfig(dir);
+    expect((await node.defaults(config, { appRoot: '/app' })).workers.web).toBe('yarn run start');
+    const pm = await detectPackageManager(dir, await readPackageJson(dir));
+    expect(pm).toMatchObject({ berry: true, pnp: true });
+    expect(managerEnv(pm, {})).toEqual({ YARN_ENABLE_GLOBAL_CACHE: 'false' });
+    expect(managerEnv(pm, { YARN_ENABLE_GLOBAL_CACHE: 'true' })).toEqual({}); // the user's choice stands
+    expect((await node.dockerfile!(config)).buildArgs).toMatchObject({ HOP3_NODE_INSTALL: 'YARN_ENABLE_GLOBAL_CACHE=false yarn install --immutable' });
+    // With node_modules (the fixture's .yarnrc.yml), the start script runs directly.
+    expect((await node.defaults(await loadAppConfig(fixture('node-yarn-berry')), { appRoot: '/app' })).workers.web).toBe('node server.js');
   });
 
   it('puts yarn and pnpm on the workers\' PATH, never for npm', async () => {
