@@ -60,13 +60,6 @@ export async function setUpPackageManager(pm: PackageManager, { appRoot, env: us
   return version;
 }
 
-/** The exact spec the install will use when corepack's cache decides it ("yarn@1.22.22" for "yarn@1"), else undefined. */
-export async function cachedManager(pm: PackageManager, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if (!pm.corepackSpec) return undefined;
-  const cached = await cachedVersion(corepackEnv(env).COREPACK_HOME!, pm.corepackSpec);
-  return cached ? `${pm.name}@${cached}` : undefined;
-}
-
 /** The newest version corepack holds already that satisfies a range spec ("yarn@1", "pnpm@^9"), so a rebuild needs no network. */
 async function cachedVersion(home: string, spec: string): Promise<string | undefined> {
   const at = spec.indexOf('@');

@@ -8,7 +8,7 @@ import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
 import { runCommand } from '../../src/process/run-command.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { runTool } from '../run-tool.js';
-import { cachedManager, PACKAGE_MANAGER_BIN, PACKAGE_MANAGER_SETUP_SCRIPT, setUpPackageManager } from './corepack.js';
+import { PACKAGE_MANAGER_BIN, PACKAGE_MANAGER_SETUP_SCRIPT, setUpPackageManager } from './corepack.js';
 import { nodeDependencyFiles } from './dependency-files.js';
 import { exists } from './fs-utils.js';
 import { InputDigests } from './input-digests.js';
@@ -91,8 +91,8 @@ export const node: Toolchain = {
     }
     const version = await runCommand('node', ['--version'], { env: ctx.env, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     inputs.value('node', `${version.failed ? 'unknown' : version.stdout.trim()} ${process.platform} ${process.arch}`);
-    // A range (yarn@1) is the version corepack has cached, which the install will use.
-    inputs.value('package manager', pm.corepackSpec ? ((await cachedManager(pm, ctx.env)) ?? pm.corepackSpec) : 'the host\'s npm');
+    // As declared (yarn@4.5.3, or yarn@1 from the lockfile's format): installs are frozen to the lockfile, so a patch release of the manager changes nothing.
+    inputs.value('package manager', pm.corepackSpec ?? "the host's npm");
     inputs.value('hop3 node recipe', RECIPE);
     inputs.env(ctx.env, ['npm_config_', 'YARN_', 'PNPM_']);
     const userConfig = ctx.env.npm_config_userconfig || ctx.env.NPM_CONFIG_USERCONFIG || path.join(ctx.env.HOME || os.homedir(), '.npmrc');
@@ -150,7 +150,8 @@ export const node: Toolchain = {
     if (requirements.length > 0) steps.push({ run: `check \`node --version\` against ${requirements.map((r) => `"${r.range}"`).join(', ')}`, because: requirements.map((r) => r.source).join(', '), needs: ['node'] });
     if (pm.corepackSpec) steps.push({ run: `fetch ${pm.corepackSpec} with corepack (cached in COREPACK_HOME), copy it into .hop3/package-manager, its commands into ${PACKAGE_MANAGER_BIN}`, because: pm.reason, needs: ['corepack'] });
     if (scripts['heroku-prebuild'] !== undefined) steps.push({ run: line(commands.run('heroku-prebuild')), because: 'heroku-prebuild runs before the install, as on Heroku', needs });
-    steps.push({ run: installCommand(pm), because: pm.lockfile ? `frozen to ${pm.lockfile}` : 'no lockfile', needs });
+    const reuse = noReuse(pkg, pm).noReuse === undefined ? '; skipped, with the prune, when an earlier build has the same dependency inputs (its node_modules is hard-linked)' : '';
+    steps.push({ run: installCommand(pm), because: `${pm.lockfile ? `frozen to ${pm.lockfile}` : 'no lockfile'}${reuse}`, needs });
     if (script) steps.push({ run: line(commands.run(script)), because: script === 'heroku-postbuild' && scripts.build !== undefined ? 'heroku-postbuild replaces build, as on Heroku' : `package.json has a ${script} script`, needs });
     steps.push(commands.prune ? { run: line(commands.prune), because: 'dev dependencies are not shipped', needs } : { run: 'keep dev dependencies', because: 'yarn 2 and 3 prune only with the workspace-tools plugin' });
     if (scripts['heroku-cleanup'] !== undefined) steps.push({ run: line(commands.run('heroku-cleanup')), because: 'heroku-cleanup runs last, as on Heroku', needs });

@@ -82,7 +82,7 @@ describe('node toolchain: package manager', () => {
   it('plans the steps it will run: corepack, then the manager frozen to its lockfile; heroku-prebuild and heroku-postbuild where Heroku runs them', async () => {
     expect(await node.planSteps!(await loadAppConfig(fixture('node-pnpm')), {})).toEqual([
       { run: 'fetch pnpm@9 with corepack (cached in COREPACK_HOME), copy it into .hop3/package-manager, its commands into .hop3/bin', because: "pnpm-lock.yaml (its format is pnpm 9's; no packageManager field)", needs: ['corepack'] },
-      { run: 'pnpm install --frozen-lockfile', because: 'frozen to pnpm-lock.yaml', needs: ['node'] },
+      { run: 'pnpm install --frozen-lockfile', because: 'frozen to pnpm-lock.yaml; skipped, with the prune, when an earlier build has the same dependency inputs (its node_modules is hard-linked)', needs: ['node'] },
       { run: 'pnpm prune --prod --ignore-scripts', because: 'dev dependencies are not shipped', needs: ['node'] },
     ]);
     const nitro = await node.planSteps!(await loadAppConfig(fixture('node-nitro')), {});
