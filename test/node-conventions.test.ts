@@ -16,9 +16,9 @@ describe('node conventions (local builder)', () => {
   it('builds yarn 1, yarn berry and pnpm apps with their manager through corepack, frozen to their lockfile, and serves them', async () => {
     await using sandbox = await Sandbox.create();
     const apps = [
-      { fixture: 'node-yarn1', install: 'installing dependencies (yarn install --frozen-lockfile --non-interactive, yarn.lock)', fetched: 'fetching yarn@1 with corepack' },
-      { fixture: 'node-yarn-berry', install: 'installing dependencies (yarn install --immutable, yarn.lock)', fetched: 'fetching yarn@4.5.3 with corepack' },
-      { fixture: 'node-pnpm', install: 'installing dependencies (pnpm install --frozen-lockfile, pnpm-lock.yaml)', fetched: 'fetching pnpm@9 with corepack' },
+      { fixture: 'node-yarn1', install: 'yarn install --frozen-lockfile --non-interactive (yarn.lock)', fetched: 'fetching yarn@1 with corepack' },
+      { fixture: 'node-yarn-berry', install: 'yarn install --immutable (yarn.lock)', fetched: 'fetching yarn@4.5.3 with corepack' },
+      { fixture: 'node-pnpm', install: 'pnpm install --frozen-lockfile (pnpm-lock.yaml)', fetched: 'fetching pnpm@9 with corepack' },
     ];
     for (const { fixture, install, fetched } of apps) {
       const app = await sandbox.fixture(fixture);
@@ -39,6 +39,13 @@ describe('node conventions (local builder)', () => {
     const rebuild = await sandbox.hop3(['build', path.join(sandbox.dir, 'apps', 'node-yarn1'), '--force'], { env: { ...COREPACK_ENV, COREPACK_NPM_REGISTRY: `http://127.0.0.1:${await freePort()}` } });
     expect(rebuild.exitCode, rebuild.all).toBe(0);
     expect(logLines(rebuild.stderr)).toContain(`==> yarn@1.22.22: corepack has it in ${path.join(sandbox.home, 'cache', 'corepack')}`);
+
+    // Deployed again with the same dependency inputs: pnpm's node_modules (symlinks into .pnpm) is linked from the last build, pnpm is set up anew.
+    const again = await sandbox.hop3(['deploy', path.join(sandbox.dir, 'apps', 'node-pnpm'), '--force'], { env: COREPACK_ENV });
+    expect(again.exitCode, again.all).toBe(0);
+    expect(logLines(again.stderr).some((line) => /^==> reusing dependencies from build \S+ \(pnpm-lock\.yaml unchanged\)$/.test(line)), again.stderr).toBe(true);
+    expect(logLines(again.stderr)).not.toContain('==> pnpm install --frozen-lockfile (pnpm-lock.yaml)');
+    await checkProbes(again.stdout.trim(), 'node-pnpm');
 
     for (const { fixture } of apps) expect((await sandbox.hop3(['stop', fixture])).exitCode).toBe(0);
     expect(await sandbox.strayPids()).toEqual([]);
@@ -75,10 +82,10 @@ describe('node conventions (local builder)', () => {
     const app = await sandbox.fixture('node-nitro');
     const deploy = await sandbox.hop3(['deploy', app, '--port', String(await freePort())]);
     expect(deploy.exitCode, deploy.all).toBe(0);
-    const steps = logLines(deploy.stderr).filter((line) => line.startsWith('==> running') || line.startsWith('==> installing'));
+    const steps = logLines(deploy.stderr).filter((line) => /^==> (running|npm ci)/.test(line));
     expect(steps).toEqual([
       '==> running heroku-prebuild, before the install (as on Heroku)',
-      '==> installing dependencies (npm ci --no-audit --no-fund, package-lock.json)',
+      '==> npm ci --no-audit --no-fund (package-lock.json)',
       '==> running npm run heroku-postbuild (instead of build, as on Heroku)',
     ]);
     expect(logLines(deploy.stderr)).toContain("web: node .output/server/index.mjs (Nitro's server, built)");

@@ -33,6 +33,8 @@ describeNix('nix builder with the real nix', () => {
     ['python-web', "hop3.nix (generated from hop3's nix/python.nix)"],
     ['python-wsgi', "hop3.nix (generated from hop3's nix/python.nix)"],
     ['node-web', "hop3.nix (generated from hop3's nix/node.nix)"],
+    // No start script: its build's dist/ is served by hop3's static server, vendored into the offline build.
+    ['node-vite-static', "hop3.nix (generated from hop3's nix/node.nix)"],
     ['static-site', "hop3.nix (generated from hop3's nix/static.nix)"],
   ])('builds %s from %s into /nix/store and serves it from another HOP3_HOME with the artifact alone', async (fixture, input) => {
     await using sandbox = await Sandbox.create();
