@@ -10,8 +10,8 @@ import { describeDocker, docker, runInImage, sweepTestResources } from './docker
 const APPS = ['dkn-yarn1', 'dkn-nocorepack'];
 /** hop3's local build image plus this host's corepack and CA bundle: what node:20-slim with the CA (issue #14) would give. */
 const BUILD_IMAGE = `hop3-test/node-corepack-build:${process.pid}`;
-/** The app's choice, as in the local tests: this registry mirror serves no signatures, and repo.yarnpkg.com is out of reach. */
-const BUILD_ARGS = '[docker]\nbuild-args = { COREPACK_INTEGRITY_KEYS = "0", COREPACK_NPM_REGISTRY = "https://registry.npmjs.org" }\n';
+/** The user's choice, as in the local tests (this registry mirror serves no signatures, repo.yarnpkg.com is out of reach): passed to the docker build as build args. */
+const COREPACK_ENV = { COREPACK_INTEGRITY_KEYS: '0', COREPACK_NPM_REGISTRY: 'https://registry.npmjs.org' };
 
 describeDocker('node apps with yarn and pnpm in the generated Dockerfile (real daemon)', () => {
   beforeAll(async () => {
@@ -40,13 +40,13 @@ describeDocker('node apps with yarn and pnpm in the generated Dockerfile (real d
   it('installs a yarn 1 app with corepack in the build stage; its container runs `yarn start` from the image, without corepack', async () => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('node-yarn1', 'dkn-yarn1');
-    await writeFile(path.join(app, 'hop3.toml'), BUILD_ARGS);
-    const env = { HOP3_DOCKER_BASE_IMAGE: 'hop3/base-runtime:bookworm', HOP3_DOCKER_BUILD_IMAGE: BUILD_IMAGE };
+    const env = { ...COREPACK_ENV, HOP3_DOCKER_BASE_IMAGE: 'hop3/base-runtime:bookworm', HOP3_DOCKER_BUILD_IMAGE: BUILD_IMAGE };
     const deploy = await sandbox.hop3(['deploy', app, '--builder', 'docker', '--port', String(await freePort())], { env });
     expect(deploy.exitCode, deploy.all).toBe(0);
     await checkProbes(deploy.stdout.trim(), 'node-yarn1');
     const artifact = JSON.parse((await sandbox.hop3(['inspect', 'dkn-yarn1', '--json'])).stdout);
     expect(artifact.runtime).toMatchObject({ workers: { web: 'yarn start' }, path_prepend: ['/app/node_modules/.bin', '/app/.hop3/bin'] });
+    expect(artifact.metadata.build_args).toMatchObject({ ...COREPACK_ENV, HOP3_PACKAGE_MANAGER: 'yarn@1', HOP3_NODE_INSTALL: 'yarn install --frozen-lockfile --non-interactive' });
     // The runtime image has no corepack; the build stage's corepack cache stayed behind.
     const image = await runInImage(artifact.location, 'command -v corepack; ls -A /tmp; /app/.hop3/bin/yarn --version; ls /app/node_modules');
     expect(image.output.trim().split('\n')).toEqual(['1.22.22', 'ms']);
