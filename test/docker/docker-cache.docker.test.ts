@@ -20,7 +20,7 @@ describeDocker('docker builder: dependency layers and the engine cache (real dae
 
   it.each([
     { fixture: 'python-web', app: 'dkc-python', install: /RUN python3 -m venv/, code: 'app.py', deps: 'requirements.txt', ran: /Successfully installed hop3-greeting/ },
-    { fixture: 'node-web', app: 'dkc-node', install: /RUN if \[ -f package-lock.json \]/, code: 'server.js', deps: 'package.json', ran: /added 1 package/ },
+    { fixture: 'node-web', app: 'dkc-node', install: /RUN set -e;\s+if \[ -n "\$HOP3_PACKAGE_MANAGER" \]/, code: 'server.js', deps: 'package.json', ran: /added 1 package/ },
   ])('$fixture: a code-only change reuses the install from the cache and says so; a dependency change reinstalls', async ({ fixture, app, install, code, deps, ran }) => {
     await using sandbox = await Sandbox.create();
     const dir = await sandbox.fixture(fixture, app);

@@ -187,10 +187,15 @@ describe('node toolchain: how the app starts', () => {
       HOP3_NODE_PRUNE: 'npm prune --omit=dev --no-audit --no-fund',
       HOP3_NODE_CLEANUP: '',
     });
-    expect(Object.keys(plan.extraFiles ?? {})).toEqual(['.hop3/static-server.mjs']);
+    expect(Object.keys(plan.extraFiles ?? {})).toEqual(['.hop3/package-manager-setup.mjs', '.hop3/static-server.mjs']);
+    // heroku-prebuild runs before the install with the whole source: nothing goes in before the code.
+    expect(plan.dependencyFiles).toBeUndefined();
     const yarn = await node.dockerfile!(await loadAppConfig(fixture('node-yarn-berry')));
     expect(yarn.buildArgs).toMatchObject({ HOP3_PACKAGE_MANAGER: 'yarn@4.5.3', HOP3_NODE_INSTALL: 'yarn install --immutable', HOP3_NODE_PRUNE: 'yarn workspaces focus --all --production' });
     expect(Object.keys(yarn.extraFiles ?? {})).toEqual(['.hop3/package-manager-setup.mjs']);
+    // What yarn and pnpm read goes in before the code, as npm's lockfile does.
+    expect(yarn.dependencyFiles).toEqual(['.yarnrc.yml', 'package.json', 'yarn.lock']);
+    expect((await node.dockerfile!(await loadAppConfig(fixture('node-pnpm')))).dependencyFiles).toEqual(['package.json', 'pnpm-lock.yaml']);
   });
 
   it('the nix template installs with npm only: a yarn or pnpm app is a clear BUILD_NIX_NO_TEMPLATE', async () => {
