@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import fs, { constants, createReadStream, type Dirent } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import dockerignore from '@balena/dockerignore';
+import pLimit from 'p-limit';
 import { Hop3Error, wrapError } from '../src/errors.js';
 
 // CommonJS module typed as an ES default export: `.default` is the factory either way.
@@ -10,6 +12,16 @@ const ignore = dockerignore.default;
 
 /** Never part of a build: VCS data, hop3 state, artifacts, and dependency dirs the build recreates. */
 export const HOP3_EXCLUDES = ['.git', '.hop3', 'BUILD_ARTIFACT.json', 'node_modules', '.venv', '__pycache__', '*.pyc'];
+
+/** File-system calls in flight at once: keeps libuv's threads fed across their hand-offs, bounds open files and memory. */
+const IO_CONCURRENCY = 32;
+
+/** Files up to this size are read whole (hashed from one buffer, copied by one write); larger ones are streamed or copied by the kernel, so a huge file never sits in memory. */
+const READ_WHOLE_MAX = 1024 * 1024;
+
+// The callback forms: fs/promises' readFile costs about twice the CPU per small file (a FileHandle and a read loop in JS).
+const readFile = promisify(fs.readFile);
+const writeFile = promisify(fs.writeFile);
 
 export interface SourceEntry {
   /** POSIX path relative to the root. */
@@ -25,7 +37,31 @@ function unreadable(error: unknown, file: string): Hop3Error {
   return wrapError(error, 'BUILD_SOURCE_UNREADABLE', `Cannot read ${file}`, 'Check that hop3 may read every file of the app (permissions, broken mounts), or exclude it with [build] ignore in hop3.toml.', { file });
 }
 
-/** Entries of a source tree in a stable order, minus excludes (dockerignore syntax). */
+/**
+ * `work` on every item, at most IO_CONCURRENCY at once, results in item order. After a failure no new item starts,
+ * and the running ones finish before it is rethrown: nothing writes behind a caller that cleans up on error.
+ */
+async function eachLimited<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const limit = pLimit(IO_CONCURRENCY);
+  let failure: { error: unknown } | undefined;
+  const results = await Promise.all(
+    items.map((item) =>
+      limit(async () => {
+        if (failure) return undefined;
+        try {
+          return await work(item);
+        } catch (error) {
+          failure ??= { error };
+          return undefined;
+        }
+      }),
+    ),
+  );
+  if (failure) throw failure.error;
+  return results as R[];
+}
+
+/** Entries of a source tree in a stable order (names sorted, each directory before its contents), minus excludes (dockerignore syntax). */
 export async function listSourceTree(root: string, extraExcludes: readonly string[] = []): Promise<SourceEntry[]> {
   try {
     return await walkSourceTree(root, extraExcludes);
@@ -34,72 +70,133 @@ export async function listSourceTree(root: string, extraExcludes: readonly strin
   }
 }
 
+const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
 async function walkSourceTree(root: string, extraExcludes: readonly string[]): Promise<SourceEntry[]> {
   const filter = ignore({ ignorecase: false }).add([...HOP3_EXCLUDES, ...extraExcludes]);
-  const entries: SourceEntry[] = [];
-  const walk = async (relDir: string): Promise<void> => {
-    const names = (await readdir(path.join(root, relDir))).sort();
-    for (const name of names) {
-      const rel = relDir === '' ? name : `${relDir}/${name}`;
-      if (filter.ignores(rel)) continue;
-      const stat = await lstat(path.join(root, rel));
-      if (stat.isDirectory()) {
-        entries.push({ path: rel, type: 'dir', mode: stat.mode & 0o7777, size: 0 });
-        await walk(rel);
-      } else if (stat.isSymbolicLink()) {
-        entries.push({ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: await readlink(path.join(root, rel)) });
-      } else if (stat.isFile()) {
-        entries.push({ path: rel, type: 'file', mode: stat.mode & 0o7777, size: stat.size });
-      }
-    }
+  // Only leaf calls go through the limiter (never the recursion), so a directory waiting on its children holds no slot.
+  const io = pLimit(IO_CONCURRENCY);
+  const entryOf = async (rel: string, dirent: Dirent): Promise<SourceEntry[]> => {
+    const full = path.join(root, rel);
+    // Sockets, FIFOs and devices are never part of a build: skipped without a stat.
+    if (!dirent.isDirectory() && !dirent.isFile() && !dirent.isSymbolicLink()) return [];
+    if (dirent.isSymbolicLink()) return [{ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: await io(() => readlink(full)) }];
+    const stat = await io(() => lstat(full));
+    // The stat decides: the entry may have been replaced since readdir.
+    if (stat.isDirectory()) return [{ path: rel, type: 'dir', mode: stat.mode & 0o7777, size: 0 }, ...(await walk(rel))];
+    if (stat.isSymbolicLink()) return [{ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: await io(() => readlink(full)) }];
+    if (stat.isFile()) return [{ path: rel, type: 'file', mode: stat.mode & 0o7777, size: stat.size }];
+    return [];
   };
-  await walk('');
-  return entries;
+  const walk = async (relDir: string): Promise<SourceEntry[]> => {
+    const dirents = (await io(() => readdir(path.join(root, relDir), { withFileTypes: true }))).sort(byName);
+    const kept = dirents.map((dirent) => ({ dirent, rel: relDir === '' ? dirent.name : `${relDir}/${dirent.name}` })).filter(({ rel }) => !filter.ignores(rel));
+    return (await Promise.all(kept.map(({ dirent, rel }) => entryOf(rel, dirent)))).flat();
+  };
+  return walk('');
 }
 
-/** Content digest of a tree: paths, types, exec bits, link targets and file bytes (not mtimes or owners). */
-export async function digestSourceTree(root: string, entries: readonly SourceEntry[]): Promise<string> {
+/** sha256 of one file's bytes. */
+async function fileDigest(file: string, size: number): Promise<Buffer> {
   const hash = createHash('sha256');
-  for (const entry of entries) {
+  if (size <= READ_WHOLE_MAX) hash.update(await readFile(file));
+  else for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest();
+}
+
+/**
+ * Content digest of a tree: paths, types, exec bits, link targets and file bytes (not mtimes or owners).
+ * Files are hashed in parallel, each on its own; their digests are combined in entry order, so the result does not depend on which read ends first.
+ */
+export async function digestSourceTree(root: string, entries: readonly SourceEntry[]): Promise<string> {
+  const files = await eachLimited(entries, async (entry) => {
+    if (entry.type !== 'file') return undefined;
+    const file = path.join(root, entry.path);
+    try {
+      return await fileDigest(file, entry.size);
+    } catch (error) {
+      throw unreadable(error, file);
+    }
+  });
+  const hash = createHash('sha256');
+  entries.forEach((entry, index) => {
     hash.update(`${entry.type}\0${entry.path}\0${entry.mode & 0o111 ? 'x' : '-'}\0${entry.linkTarget ?? ''}\0`);
-    if (entry.type === 'file') {
-      const file = path.join(root, entry.path);
-      try {
-        for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-      } catch (error) {
-        throw unreadable(error, file);
-      }
-      hash.update('\0');
+    if (entry.type === 'file') hash.update(files[index]!);
+  });
+  return hash.digest('hex');
+}
+
+/** A failed write of the copy at `to`, as a coded error (a source file it may not read is the source's fault). */
+function copyFailed(error: unknown, sourceDir: string, to: string): Hop3Error {
+  if (error instanceof Hop3Error) return error;
+  const { code, path: failedPath } = error as NodeJS.ErrnoException;
+  if (code === 'EACCES' && failedPath?.startsWith(sourceDir)) return unreadable(error, failedPath);
+  return wrapError(error, 'BUILD_COPY_FAILED', `Cannot copy the source to ${to}`, code === 'ENOSPC' || code === 'EDQUOT' ? `The disk holding HOP3_HOME is full: free space, or point HOP3_HOME elsewhere. The previous build and release are untouched.` : 'Check that HOP3_HOME is writable. The previous build and release are untouched.', { file: to });
+}
+
+/**
+ * Makes a directory of the copy, 0700. `exactModes`: the umask is known to leave owner bits alone, so a directory
+ * created here is already 0700. Returns whether it was created here.
+ */
+async function privateDir(dir: string, exactModes: boolean): Promise<boolean> {
+  const created = (await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined;
+  if (!created || !exactModes) await chmod(dir, 0o700); // the umask may have taken bits off
+  return created;
+}
+
+/**
+ * Makes the copy's root, and says whether files created in it keep the owner bits asked for: true when the root was
+ * created here and came out 0700 (the umask, or a default ACL, took none of them), so a file created with its final
+ * mode needs no chmod.
+ */
+async function makeCopyRoot(target: string): Promise<boolean> {
+  const created = await privateDir(target, true);
+  if (created && ((await lstat(target)).mode & 0o777) === 0o700) return true;
+  await chmod(target, 0o700);
+  return false;
+}
+
+/**
+ * One file into the copy, owner bits only. A small file is read and written whole, created with its final mode:
+ * fewer calls than a kernel copy plus a chmod. A large one (or one already there) is copied by the kernel, as a
+ * reflink where the file system has them.
+ */
+async function copyOneFile(from: string, to: string, entry: SourceEntry, exactModes: boolean): Promise<void> {
+  const mode = entry.mode & 0o700;
+  if (exactModes && entry.size <= READ_WHOLE_MAX) {
+    try {
+      return await writeFile(to, await readFile(from), { mode, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-  return hash.digest('hex');
+  await copyFile(from, to, constants.COPYFILE_FICLONE);
+  await chmod(to, mode);
 }
 
 /**
  * Copy the (filtered) source entries into `target`: builds never touch the user's directory.
  * The copy is the owner's only (its hop3.toml or .env may hold env values): group and other bits are dropped.
+ * Directories are made first, a level at a time; then files and links are copied in parallel. Files are copied, never
+ * hard-linked: installs and hooks write into the copy.
  */
 export async function copySourceTree(sourceDir: string, entries: readonly SourceEntry[], target: string): Promise<void> {
-  let current = target;
-  const privateDir = async (dir: string) => {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await chmod(dir, 0o700); // the umask may have taken bits off
-  };
-  try {
-    await privateDir(target);
-    for (const entry of entries) {
-      const to = path.join(target, entry.path);
-      current = to;
-      if (entry.type === 'dir') await privateDir(to);
-      else if (entry.type === 'symlink') await symlink(entry.linkTarget!, to);
-      else {
-        await copyFile(path.join(sourceDir, entry.path), to);
-        await chmod(to, entry.mode & 0o700);
-      }
+  /** `work` on the copy's path for `rel`, its failure coded and naming that path. */
+  const at = async <T>(rel: string, work: (to: string) => Promise<T>): Promise<T> => {
+    const to = path.join(target, rel);
+    try {
+      return await work(to);
+    } catch (error) {
+      throw copyFailed(error, sourceDir, to);
     }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' && (error as NodeJS.ErrnoException).path?.startsWith(sourceDir)) throw unreadable(error, (error as NodeJS.ErrnoException).path!);
-    throw wrapError(error, 'BUILD_COPY_FAILED', `Cannot copy the source to ${current}`, code === 'ENOSPC' || code === 'EDQUOT' ? `The disk holding HOP3_HOME is full: free space, or point HOP3_HOME elsewhere. The previous build and release are untouched.` : 'Check that HOP3_HOME is writable. The previous build and release are untouched.', { file: current });
-  }
+  };
+  // Directories by depth: each level in parallel once its parents exist (entries list a directory before its contents).
+  const levels: SourceEntry[][] = [];
+  for (const entry of entries) if (entry.type === 'dir') (levels[entry.path.split('/').length - 1] ??= []).push(entry);
+  const exactModes = await at('', makeCopyRoot);
+  for (const level of levels) if (level) await eachLimited(level, (entry) => at(entry.path, (to) => privateDir(to, exactModes)));
+  await eachLimited(
+    entries.filter((entry) => entry.type !== 'dir'),
+    (entry) => at(entry.path, (to) => (entry.type === 'symlink' ? symlink(entry.linkTarget!, to) : copyOneFile(path.join(sourceDir, entry.path), to, entry, exactModes))),
+  );
 }
