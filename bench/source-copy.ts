@@ -1,5 +1,5 @@
 // Source copy against `cp -r` (issue #11, goal copy ÷ cp -r ≤ 1.5): a generated tree of small files, medians of a few runs.
-// `npx tsx bench/source-copy.ts [files] [runs]`; the `npm run bench` table calls measureSourceCopy().
+// `npx tsx bench/source-copy.ts [files] [runs]` prints the figures and each run's; the `npm run bench` table calls measureSourceCopy().
 // The tree is written once, so both sides read from a warm page cache; each side copies to a fresh target. Targets are
 // removed only at the end: on ext4 here, creating files right after a large delete costs ~3× (inode and block reuse).
 import { execFile } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { copySourceTree, digestSourceTree, listSourceTree } from '../builders/source-tree.js';
+import { copySourceTree, digestSourceTree, listSourceTree, type SourceEntry } from '../builders/source-tree.js';
 
 const run = promisify(execFile);
 const FILES_PER_DIR = 100;
@@ -21,6 +21,8 @@ export interface SourceCopyFigures {
   /** listSourceTree + digestSourceTree (paid by every build, even a no-op one), median ms. */
   listDigestMs: number;
   files: number;
+  /** Each run's figures, in ms, in run order. */
+  samples: { hop3: number[]; cp: number[]; listDigest: number[] };
 }
 
 /** A tree of `files` files of ~100 bytes, 100 to a directory. */
@@ -46,7 +48,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 
 export async function measureSourceCopy(opts: { files?: number; runs?: number } = {}): Promise<SourceCopyFigures> {
   const files = opts.files ?? 20_000;
-  const runs = opts.runs ?? 3;
+  const runs = opts.runs ?? 5;
   const base = await mkdtemp(path.join(os.tmpdir(), 'hop3-bench-copy-'));
   try {
     const source = path.join(base, 'src');
@@ -62,7 +64,7 @@ export async function measureSourceCopy(opts: { files?: number; runs?: number } 
       const cpTarget = path.join(base, `cp-${i}`);
       cp.push(await timed(() => run('cp', ['-r', source, cpTarget])));
       await settle();
-      let entries: Awaited<ReturnType<typeof listSourceTree>> = [];
+      let entries: SourceEntry[] = [];
       listDigest.push(await timed(async () => {
         entries = await listSourceTree(source);
         await digestSourceTree(source, entries);
@@ -71,15 +73,16 @@ export async function measureSourceCopy(opts: { files?: number; runs?: number } 
       hop3.push(await timed(() => copySourceTree(source, entries, hop3Target)));
       await settle();
     }
-    if (process.env.HOP3_BENCH_VERBOSE) console.error({ cp, hop3, listDigest });
-    return { hop3Ms: median(hop3), cpMs: median(cp), listDigestMs: median(listDigest), files };
+    return { hop3Ms: median(hop3), cpMs: median(cp), listDigestMs: median(listDigest), files, samples: { hop3, cp, listDigest } };
   } finally {
     await rm(base, { recursive: true, force: true });
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const figures = await measureSourceCopy({ files: Number(process.argv[2] ?? 20_000), runs: Number(process.argv[3] ?? 3) });
+  const figures = await measureSourceCopy({ files: Number(process.argv[2] ?? 20_000), runs: Number(process.argv[3] ?? 5) });
   const ms = (value: number) => `${Math.round(value)} ms`;
-  console.log(`source copy, ${figures.files} files: hop3 ${ms(figures.hop3Ms)}, cp -r ${ms(figures.cpMs)}, ratio ${(figures.hop3Ms / figures.cpMs).toFixed(2)} (goal ≤ 1.5); list + digest ${ms(figures.listDigestMs)}`);
+  const all = (values: number[]) => values.map(Math.round).join(' / ');
+  console.log(`source copy, ${figures.files} files, medians: hop3 ${ms(figures.hop3Ms)}, cp -r ${ms(figures.cpMs)}, ratio ${(figures.hop3Ms / figures.cpMs).toFixed(2)} (goal ≤ 1.5); list + digest ${ms(figures.listDigestMs)}`);
+  console.log(`runs: hop3 ${all(figures.samples.hop3)}; cp -r ${all(figures.samples.cp)}; list + digest ${all(figures.samples.listDigest)}`);
 }

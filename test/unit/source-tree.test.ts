@@ -91,7 +91,7 @@ describe('source tree: list, digest, copy', () => {
         expect(await digestSourceTree(copy, copied)).toBe(digest);
         await rm(base, { recursive: true, force: true });
       }),
-      { numRuns: 30 },
+      { numRuns: 20 },
     );
   });
 
