@@ -134,14 +134,10 @@ function copyFailed(error: unknown, sourceDir: string, to: string): Hop3Error {
   return wrapError(error, 'BUILD_COPY_FAILED', `Cannot copy the source to ${to}`, code === 'ENOSPC' || code === 'EDQUOT' ? `The disk holding HOP3_HOME is full: free space, or point HOP3_HOME elsewhere. The previous build and release are untouched.` : 'Check that HOP3_HOME is writable. The previous build and release are untouched.', { file: to });
 }
 
-/**
- * Makes a directory of the copy, 0700. `exactModes`: the umask is known to leave owner bits alone, so a directory
- * created here is already 0700. Returns whether it was created here.
- */
-async function privateDir(dir: string, exactModes: boolean): Promise<boolean> {
+/** Makes a directory of the copy, 0700. `exactModes`: the umask leaves owner bits alone, so one created here is 0700 already. */
+async function privateDir(dir: string, exactModes: boolean): Promise<void> {
   const created = (await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined;
   if (!created || !exactModes) await chmod(dir, 0o700); // the umask may have taken bits off
-  return created;
 }
 
 /**
@@ -150,7 +146,7 @@ async function privateDir(dir: string, exactModes: boolean): Promise<boolean> {
  * mode needs no chmod.
  */
 async function makeCopyRoot(target: string): Promise<boolean> {
-  const created = await privateDir(target, true);
+  const created = (await mkdir(target, { recursive: true, mode: 0o700 })) !== undefined;
   if (created && ((await lstat(target)).mode & 0o777) === 0o700) return true;
   await chmod(target, 0o700);
   return false;
