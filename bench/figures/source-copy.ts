@@ -15,7 +15,7 @@ export const sourceCopy: Figure = {
         ratio,
         goal: '≤ 1.5',
         result: verdict(ratio <= 1.5),
-        note: `builders/source-tree.ts in process (list + digest + copy; list + digest alone ${duration(times.listDigestMs)}), one run each.`,
+        note: `copySourceTree in process against cp -r, medians of runs side by side; list + digest of the same tree ${duration(times.listDigestMs)}.`,
       },
     ];
   },
