@@ -55,7 +55,7 @@ describe('hop3 build of several apps', () => {
 
     // Lines carry the time, then their app's label, aligned on the longest name; the summary ends stderr.
     const lines = build.stderr.split('\n');
-    expect(lines).toContainEqual(expect.stringMatching(/^\d{2}:\d{2}:\d{2}\.\d{3} \[python-web\]   ==> creating virtualenv$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^\d{2}:\d{2}:\d{2}\.\d{3} \[python-web\]   ==> creating virtualenv\b/));
     expect(lines).toContainEqual(expect.stringMatching(/^\d{2}:\d{2}:\d{2}\.\d{3} \[static-site\]  hop3: Procfile:1: .*\[CONFIG_PROCFILE_INVALID\]$/));
     const summary = lines.slice(lines.findIndex((line) => line.startsWith('app ')));
     expect(summary[0]).toMatch(/^app\s+builder\s+result\s+build id \/ error\s+time$/);
