@@ -4,7 +4,7 @@ import { chmod, copyFile, lstat, mkdir, readdir, readlink, symlink } from 'node:
 import path from 'node:path';
 import { promisify } from 'node:util';
 import dockerignore from '@balena/dockerignore';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { Hop3Error, wrapError } from '../src/errors.js';
 
 // CommonJS module typed as an ES default export: `.default` is the factory either way.
@@ -38,27 +38,26 @@ function unreadable(error: unknown, file: string): Hop3Error {
 }
 
 /**
- * `work` on every item, at most IO_CONCURRENCY at once, results in item order. After a failure no new item starts,
- * and the running ones finish before it is rethrown: nothing writes behind a caller that cleans up on error.
+ * `work` on every item, at most IO_CONCURRENCY at once, results in item order. Items go to p-limit in small batches,
+ * each run in turn: a limiter task per item costs more CPU than a small file's copy saves. After a failure no new item
+ * starts, and the running ones finish before it is rethrown: nothing writes behind a caller that cleans up on error.
  */
-async function eachLimited<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const limit = pLimit(IO_CONCURRENCY);
+async function eachLimited<T, R>(items: readonly T[], work: (item: T) => Promise<R>, limit: LimitFunction = pLimit(IO_CONCURRENCY)): Promise<R[]> {
+  const batch = Math.max(1, Math.min(64, Math.ceil(items.length / IO_CONCURRENCY)));
+  const results = new Array<R>(items.length);
   let failure: { error: unknown } | undefined;
-  const results = await Promise.all(
-    items.map((item) =>
-      limit(async () => {
-        if (failure) return undefined;
-        try {
-          return await work(item);
-        } catch (error) {
-          failure ??= { error };
-          return undefined;
-        }
-      }),
-    ),
-  );
+  const runBatch = async (start: number) => {
+    for (let index = start; index < Math.min(start + batch, items.length) && !failure; index++) {
+      try {
+        results[index] = await work(items[index]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.ceil(items.length / batch) }, (_, i) => limit(runBatch, i * batch)));
   if (failure) throw failure.error;
-  return results as R[];
+  return results;
 }
 
 /** Entries of a source tree in a stable order (names sorted, each directory before its contents), minus excludes (dockerignore syntax). */
@@ -74,24 +73,26 @@ const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name
 
 async function walkSourceTree(root: string, extraExcludes: readonly string[]): Promise<SourceEntry[]> {
   const filter = ignore({ ignorecase: false }).add([...HOP3_EXCLUDES, ...extraExcludes]);
-  // Only leaf calls go through the limiter (never the recursion), so a directory waiting on its children holds no slot.
+  // Shared by every directory; only leaf calls go through it (never the recursion), so a directory waiting on its
+  // subdirectories holds no slot.
   const io = pLimit(IO_CONCURRENCY);
-  const entryOf = async (rel: string, dirent: Dirent): Promise<SourceEntry[]> => {
+  const entryOf = async ({ rel, dirent }: { rel: string; dirent: Dirent }): Promise<SourceEntry | undefined> => {
     const full = path.join(root, rel);
     // Sockets, FIFOs and devices are never part of a build: skipped without a stat.
-    if (!dirent.isDirectory() && !dirent.isFile() && !dirent.isSymbolicLink()) return [];
-    if (dirent.isSymbolicLink()) return [{ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: await io(() => readlink(full)) }];
-    const stat = await io(() => lstat(full));
+    if (!dirent.isDirectory() && !dirent.isFile() && !dirent.isSymbolicLink()) return undefined;
     // The stat decides: the entry may have been replaced since readdir.
-    if (stat.isDirectory()) return [{ path: rel, type: 'dir', mode: stat.mode & 0o7777, size: 0 }, ...(await walk(rel))];
-    if (stat.isSymbolicLink()) return [{ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: await io(() => readlink(full)) }];
-    if (stat.isFile()) return [{ path: rel, type: 'file', mode: stat.mode & 0o7777, size: stat.size }];
-    return [];
+    const stat = dirent.isSymbolicLink() ? undefined : await lstat(full);
+    if (!stat || stat.isSymbolicLink()) return { path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: await readlink(full) };
+    if (stat.isDirectory()) return { path: rel, type: 'dir', mode: stat.mode & 0o7777, size: 0 };
+    if (stat.isFile()) return { path: rel, type: 'file', mode: stat.mode & 0o7777, size: stat.size };
+    return undefined;
   };
   const walk = async (relDir: string): Promise<SourceEntry[]> => {
     const dirents = (await io(() => readdir(path.join(root, relDir), { withFileTypes: true }))).sort(byName);
     const kept = dirents.map((dirent) => ({ dirent, rel: relDir === '' ? dirent.name : `${relDir}/${dirent.name}` })).filter(({ rel }) => !filter.ignores(rel));
-    return (await Promise.all(kept.map(({ dirent, rel }) => entryOf(rel, dirent)))).flat();
+    const entries = await eachLimited(kept, entryOf, io);
+    const below = await Promise.all(entries.map((entry) => (entry?.type === 'dir' ? walk(entry.path) : [])));
+    return entries.flatMap((entry, index) => (entry ? [entry, ...below[index]!] : []));
   };
   return walk('');
 }
@@ -153,6 +154,32 @@ async function makeCopyRoot(target: string): Promise<boolean> {
 }
 
 /**
+ * A small file read and written whole: open, read, close, then create with its final mode, write, close. Plain
+ * callbacks, the size known from the listing: this runs once per file, and each layer of promises costs CPU.
+ * Resolves false, having created nothing, if the file grew past `size`; a short read is the end of the file.
+ */
+function copySmallFile(from: string, to: string, size: number, mode: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    fs.open(from, 'r', (openError, input) => {
+      if (openError) return reject(openError);
+      const buffer = Buffer.allocUnsafe(size + 1);
+      fs.read(input, buffer, 0, size + 1, 0, (readError, length) => {
+        fs.close(input, () => {
+          if (readError) return reject(readError);
+          if (length > size) return resolve(false);
+          fs.open(to, 'wx', mode, (createError, output) => {
+            if (createError) return reject(createError);
+            fs.write(output, buffer, 0, length, 0, (writeError) => {
+              fs.close(output, (closeError) => (writeError || closeError ? reject(writeError ?? closeError) : resolve(true)));
+            });
+          });
+        });
+      });
+    });
+  });
+}
+
+/**
  * One file into the copy, owner bits only. A small file is read and written whole, created with its final mode:
  * fewer calls than a kernel copy plus a chmod. A large one (or one already there) is copied by the kernel, as a
  * reflink where the file system has them.
@@ -161,7 +188,7 @@ async function copyOneFile(from: string, to: string, entry: SourceEntry, exactMo
   const mode = entry.mode & 0o700;
   if (exactModes && entry.size <= READ_WHOLE_MAX) {
     try {
-      return await writeFile(to, await readFile(from), { mode, flag: 'wx' });
+      if (await copySmallFile(from, to, entry.size, mode)) return; // else it grew since the listing: copied below
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
