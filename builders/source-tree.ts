@@ -19,9 +19,8 @@ const IO_CONCURRENCY = 32;
 /** Files up to this size are read whole (hashed from one buffer, copied by one write); larger ones are streamed or copied by the kernel, so a huge file never sits in memory. */
 const READ_WHOLE_MAX = 1024 * 1024;
 
-// The callback forms: fs/promises' readFile costs about twice the CPU per small file (a FileHandle and a read loop in JS).
+// The callback form: fs/promises' readFile costs about twice the CPU per small file (a FileHandle and a read loop in JS).
 const readFile = promisify(fs.readFile);
-const writeFile = promisify(fs.writeFile);
 
 export interface SourceEntry {
   /** POSIX path relative to the root. */
@@ -169,9 +168,13 @@ function copySmallFile(from: string, to: string, size: number, mode: number): Pr
           if (length > size) return resolve(false);
           fs.open(to, 'wx', mode, (createError, output) => {
             if (createError) return reject(createError);
-            fs.write(output, buffer, 0, length, 0, (writeError) => {
-              fs.close(output, (closeError) => (writeError || closeError ? reject(writeError ?? closeError) : resolve(true)));
-            });
+            const finish = (writeError: Error | null) => fs.close(output, (closeError) => (writeError || closeError ? reject(writeError ?? closeError) : resolve(true)));
+            // A short write (a disk filling up) goes on from where it stopped: the next one says ENOSPC.
+            const writeFrom = (offset: number): void => {
+              if (offset >= length) return finish(null);
+              fs.write(output, buffer, offset, length - offset, offset, (writeError, written) => (writeError || written === 0 ? finish(writeError ?? new Error(`Nothing written to ${to}`)) : writeFrom(offset + written)));
+            };
+            writeFrom(0);
           });
         });
       });

@@ -26,10 +26,14 @@ describeAsRoot('file-system faults (needs root for setpriv and private mounts)',
     expect(result.stderr).not.toContain('INTERNAL');
   });
 
-  it('says the disk is full when the source copy runs out of space (BUILD_COPY_FAILED), leaving no half-made build', async () => {
+  // A large file is copied by the kernel, small ones are read and written whole: each way must say the disk is full.
+  it.each([
+    ['one large file', { 'big.bin': 2 * 1024 * 1024 }],
+    ['many small files', Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`small-${i}.bin`, 8 * 1024]))],
+  ])('says the disk is full when the source copy runs out of space (BUILD_COPY_FAILED), leaving no half-made build: %s', async (_case, files: Record<string, number>) => {
     await using sandbox = await Sandbox.create();
     const app = await sandbox.fixture('procfile-app');
-    await writeFile(path.join(app, 'big.bin'), Buffer.alloc(2 * 1024 * 1024, 7));
+    for (const [name, size] of Object.entries(files)) await writeFile(path.join(app, name), Buffer.alloc(size, 7));
     await mkdir(sandbox.home, { recursive: true });
     // A private mount namespace: the 1 MiB tmpfs over HOP3_HOME exists only for this command.
     const script = `mount -t tmpfs -o size=1m hop3-test "$HOP3_HOME" && "$0" "$@"; code=$?; ls -A "$HOP3_HOME/apps/procfile-app/builds" 2>/dev/null | sed 's/^/left: /' >&2; exit $code`;
