@@ -89,13 +89,13 @@ type Trust = { state: 'ours'; groups: GroupIdentity[] } | { state: 'gone' } | { 
  * The groups of a recorded worker hop3 may signal. A record without a pid (hop3 died while starting it)
  * is found by its marker alone; any other record must pass checkGroup. Never signalled otherwise.
  */
-function trustOf(worker: WorkerRecord): Trust {
+async function trustOf(worker: WorkerRecord): Promise<Trust> {
   const handle = GroupHandleSchema.safeParse(worker.handle);
   if (worker.id === '' && handle.success) {
-    const groups = findMarkedGroups(handle.data.marker);
+    const groups = await findMarkedGroups(handle.data.marker);
     return groups.length > 0 ? { state: 'ours', groups } : { state: 'gone' };
   }
-  const trust = checkGroup({ id: worker.id, ...(handle.success ? { startTicks: handle.data.start_ticks, marker: handle.data.marker } : {}) });
+  const trust = await checkGroup({ id: worker.id, ...(handle.success ? { startTicks: handle.data.start_ticks, marker: handle.data.marker } : {}) });
   return trust.state === 'ours' ? { state: 'ours', groups: [trust.identity] } : trust;
 }
 
@@ -190,7 +190,7 @@ export class ProcessDeployer implements Deployer {
     const refused: string[] = [];
     await Promise.all(
       state.workers.map(async (worker) => {
-        const trust = trustOf(worker);
+        const trust = await trustOf(worker);
         if (trust.state === 'refused') {
           refused.push(`${worker.name}: ${trust.reason}`);
           return;
@@ -209,7 +209,7 @@ export class ProcessDeployer implements Deployer {
   async status(state: RunState): Promise<WorkerStatus[]> {
     return Promise.all(
       state.workers.map(async (worker) => {
-        const trust = trustOf(worker);
+        const trust = await trustOf(worker);
         const supervised = await readSupervisorStatus(worker);
         return {
           ...worker,

@@ -39,12 +39,37 @@ function groupMembers(pgid: number): number[] {
   return members;
 }
 
+/** How often, and how far apart, a member without a readable marker is looked at again. */
+const SETTLE_LOOKS = 10;
+const SETTLE_MS = 10;
+
+/**
+ * True when `pid` stays in group `pgid` without the marker. A process caught exiting has no
+ * environment to read for a moment (a worker's shell forks and reaps all the time), so a missing
+ * marker is looked at again until the process carries it, leaves the group, or clearly never will.
+ */
+async function isStranger(pid: number, pgid: number, marker: string): Promise<boolean> {
+  for (let look = 1; ; look++) {
+    if (carriesMarker(pid, marker)) return false;
+    const stat = procStat(pid);
+    if (!stat || stat.state === 'Z' || stat.pgrp !== pgid) return false;
+    if (look === SETTLE_LOOKS) return true;
+    await sleep(SETTLE_MS);
+  }
+}
+
+/** The first member of group `pgid` that is not hop3's (no marker, or started before the leader hop3 recorded), if any. */
+async function firstStranger(pgid: number, members: number[], marker: string, leaderTicks: number): Promise<number | undefined> {
+  const verdicts = await Promise.all(members.map(async (member) => (procStat(member)?.ticks ?? Infinity) < leaderTicks || (await isStranger(member, pgid, marker))));
+  return members[verdicts.indexOf(true)];
+}
+
 /**
  * Decide whether a recorded worker may be signalled. Only a group hop3 started passes: a pid > 1
  * that is not hop3 itself, leading its own group, with the recorded start time, every member
  * carrying the recorded marker. A forged or stale record can name any pid; this is the gate.
  */
-export function checkGroup(record: { id: string; startTicks?: number | undefined; marker?: string | undefined }): GroupTrust {
+export async function checkGroup(record: { id: string; startTicks?: number | undefined; marker?: string | undefined }): Promise<GroupTrust> {
   const pid = /^[0-9]{1,10}$/.test(record.id) ? Number(record.id) : NaN;
   if (!Number.isSafeInteger(pid) || pid <= 1 || pid === process.pid || pid === process.ppid) {
     return { state: 'refused', reason: `id ${JSON.stringify(record.id)} is not a process id hop3 could have started` };
@@ -57,14 +82,14 @@ export function checkGroup(record: { id: string; startTicks?: number | undefined
   const leader = procStat(pid);
   if (leader && leader.ticks === ticks && leader.state !== 'Z') {
     if (leader.pgrp !== pid) return { state: 'refused', reason: `pid ${pid} does not lead its own process group` };
-    if (!carriesMarker(pid, marker)) return { state: 'refused', reason: `pid ${pid} does not carry the marker hop3 gave its worker` };
+    if (await isStranger(pid, pid, marker)) return { state: 'refused', reason: `pid ${pid} does not carry the marker hop3 gave its worker` };
     return { state: 'ours', identity };
   }
   // The leader is gone (or its pid now belongs to a newer process). A group id stays allocated while
   // any member lives, so leftover members of group `pid` are the leader's children, if they carry our marker.
   const members = groupMembers(pid);
   if (members.length === 0) return { state: 'gone' };
-  const stranger = members.find((member) => !carriesMarker(member, marker) || (procStat(member)?.ticks ?? -1) < ticks);
+  const stranger = await firstStranger(pid, members, marker, ticks);
   if (stranger !== undefined) return { state: 'refused', reason: `process group ${pid} holds pid ${stranger}, which hop3 did not start` };
   return { state: 'ours', identity };
 }
@@ -73,7 +98,7 @@ export function checkGroup(record: { id: string; startTicks?: number | undefined
  * Groups whose processes carry `marker`: how a worker is found when hop3 died between starting it
  * and recording its pid. Only a group every member of which carries the marker is returned.
  */
-export function findMarkedGroups(marker: string): GroupIdentity[] {
+export async function findMarkedGroups(marker: string): Promise<GroupIdentity[]> {
   const groups = new Set<number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -84,7 +109,7 @@ export function findMarkedGroups(marker: string): GroupIdentity[] {
   const found: GroupIdentity[] = [];
   for (const pgid of groups) {
     const members = [pgid, ...groupMembers(pgid)].filter((pid) => procStat(pid)?.pgrp === pgid);
-    if (members.every((pid) => carriesMarker(pid, marker))) found.push({ pid: pgid, ticks: procStat(pgid)?.ticks ?? 0, marker });
+    if ((await firstStranger(pgid, members, marker, 0)) === undefined) found.push({ pid: pgid, ticks: procStat(pgid)?.ticks ?? 0, marker });
   }
   return found;
 }

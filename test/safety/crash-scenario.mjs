@@ -23,7 +23,8 @@ function homeProcesses() {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (fields[0] === 'Z') continue;
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ').trim();
-      found.push({ pid: Number(entry), pgrp: Number(fields[2]), worker: environ.some((v) => v.startsWith('HOP3_DATA_DIR=')), cmd });
+      const marker = environ.find((v) => v.startsWith('HOP3_WORKER_MARKER='))?.slice('HOP3_WORKER_MARKER='.length);
+      found.push({ pid: Number(entry), pgrp: Number(fields[2]), worker: environ.some((v) => v.startsWith('HOP3_DATA_DIR=')), marker, cmd });
     } catch {
       // gone meanwhile
     }
@@ -56,10 +57,11 @@ for (let trial = 1; trial <= trials; trial++) {
     const reported = JSON.parse(status.stdout);
     const workers = homeProcesses().filter((p) => p.worker);
     for (const w of reported.workers ?? []) {
-      const alive = workers.some((p) => String(p.pgrp) === w.id) || (w.id === '' && workers.length > 0);
-      if (w.running !== alive) fail(`status says ${w.name} ${w.running ? 'runs' : 'is down'}, but it ${alive ? 'runs' : 'is gone'}`);
+      // A record without a pid (hop3 died while starting it) is known by its marker alone.
+      const alive = workers.some((p) => (w.id === '' ? p.marker === w.handle?.marker : String(p.pgrp) === w.id));
+      if (w.running !== alive) fail(`status says ${w.name} ${w.running ? 'runs' : 'is down'}, but it ${alive ? 'runs' : 'is gone'} (record ${JSON.stringify(w)}; processes ${JSON.stringify(workers)})`);
     }
-    const accounted = (p) => (reported.workers ?? []).some((w) => String(p.pgrp) === w.id || w.id === '');
+    const accounted = (p) => (reported.workers ?? []).some((w) => (w.id === '' ? p.marker === w.handle?.marker : String(p.pgrp) === w.id));
     for (const p of workers) if (!accounted(p)) fail(`worker pid ${p.pid} (${p.cmd}) is running but not in any release`);
   }
   const stop = hop3('stop', 'crash');
