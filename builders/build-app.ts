@@ -100,10 +100,6 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
     for (const warning of planned.plan.warnings) log.warn(warning);
     const choice = await detection.toolchain.describe?.(config);
     if (choice) log.info(choice);
-    // The build's time and the checkout are asked once, up front: the same source gives the same built_at.
-    const git = await gitState(appDir, request.env);
-    const time = buildTime(request.env, git, request.now ?? (() => new Date()));
-    const now = time.date;
     const key = await buildKey({
       appName,
       builder: builderName,
@@ -124,6 +120,11 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
         if (outputFile) await saveArtifact(outputFile, artifact);
         return { artifact, artifactFile, detection, redact, reused: true };
       }
+      // The build's time and the checkout are asked once, before building (not for an unchanged build:
+      // git is not part of the key): the same source gives the same built_at.
+      const git = await gitState(appDir, request.env);
+      const time = buildTime(request.env, git, request.now ?? (() => new Date()));
+      const now = time.date;
       const build = builder.build({
         appName,
         sourceDir,

@@ -1,3 +1,4 @@
+import './zod-jitless.js';
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { BUILDER_NAMES } from '../../builders/registry.js';

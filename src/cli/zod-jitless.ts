@@ -1,0 +1,2 @@
+import * as z from 'zod';
+z.config({ jitless: true });
