@@ -162,8 +162,3 @@ export function managerCommands(pm: PackageManager): ManagerCommands {
       };
   }
 }
-
-/** A manager's install command as the build log shows it: "yarn install --immutable". */
-export function installCommand(pm: PackageManager): string {
-  return [pm.name, ...managerCommands(pm).install].join(' ');
-}

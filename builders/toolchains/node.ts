@@ -12,7 +12,7 @@ import { PACKAGE_MANAGER_BIN, PACKAGE_MANAGER_SETUP_SCRIPT, setUpPackageManager 
 import { nodeDependencyFiles } from './dependency-files.js';
 import { exists } from './fs-utils.js';
 import { InputDigests } from './input-digests.js';
-import { detectPackageManager, installCommand, MANAGER_FILES, managerCommands, managerEnv, type PackageManager } from './node-package-manager.js';
+import { detectPackageManager, MANAGER_FILES, managerCommands, managerEnv, type ManagerCommands, type PackageManager } from './node-package-manager.js';
 import { buildScript, startPlan, type StartPlan } from './node-start.js';
 import { assertNodeVersion, nodeRequirements } from './node-version.js';
 import { withNpmReason } from './npm-failure.js';
@@ -21,7 +21,7 @@ import { describeStatic, installStaticServer, STATIC_SERVER_IN_APP, STATIC_SERVE
 import { NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type PlanStep, type Toolchain } from './toolchain.js';
 
 /** Bump when the install recipe changes what ends up in node_modules: older builds' node_modules are then not reused. */
-const RECIPE = '2';
+const RECIPE = '3';
 /** Scripts npm runs for the app itself during `npm ci`/`npm install`: they may read or write the app's code. */
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'];
 
@@ -118,14 +118,14 @@ export const node: Toolchain = {
     const steps = await localSteps(ctx, pm);
     // Nothing to do over reused node_modules: they are pruned already, and noReuse keeps scripts out of this path.
     if (ctx.dependencies?.reused) return;
-    const commands = managerCommands(pm);
+    const commands = buildCommands(pkg, pm);
     const scripts = pkg.scripts ?? {};
     if (scripts['heroku-prebuild'] !== undefined) await steps.run('running heroku-prebuild, before the install (as on Heroku)', commands.run('heroku-prebuild'));
-    await steps.run(`${installCommand(pm)} (${pm.lockfile ?? 'no lockfile'})`, commands.install);
+    await steps.run(`${[pm.name, ...commands.install].join(' ')} (${pm.lockfile ?? 'no lockfile'})`, commands.install);
     const script = buildScript(pkg);
     if (script) await steps.run(`running ${pm.name} run ${script}${script === 'heroku-postbuild' && scripts.build !== undefined ? ' (instead of build, as on Heroku)' : ''}`, commands.run(script));
     if (commands.prune) await steps.run(undefined, commands.prune);
-    else ctx.log.info(`${pm.name}: dev dependencies kept (yarn 2 and 3 prune only with the workspace-tools plugin)`);
+    else if (commands.keptBecause) ctx.log.info(`${pm.name}: dev dependencies kept (${commands.keptBecause})`);
     if (scripts['heroku-cleanup'] !== undefined) await steps.run('running heroku-cleanup', commands.run('heroku-cleanup'));
     // A build without a start script may make a site: the static server is there if the final choice serves it.
     if (script && !scripts.start?.trim() && !declaresWeb(ctx.config)) {
@@ -140,7 +140,7 @@ export const node: Toolchain = {
     const pkg = await readPackageJson(config.dir);
     const pm = await detectPackageManager(config.dir, pkg);
     const { requirements } = await nodeRequirements(config.dir, pkg);
-    const commands = managerCommands(pm);
+    const commands = buildCommands(pkg, pm);
     // yarn and pnpm are the build's own copy: the host needs corepack to fetch them, then node only.
     const needs = pm.corepackSpec ? ['node'] : ['npm'];
     const line = (args: readonly string[]) => [pm.name, ...args].join(' ');
@@ -150,10 +150,11 @@ export const node: Toolchain = {
     if (requirements.length > 0) steps.push({ run: `check \`node --version\` against ${requirements.map((r) => `"${r.range}"`).join(', ')}`, because: requirements.map((r) => r.source).join(', '), needs: ['node'] });
     if (pm.corepackSpec) steps.push({ run: `fetch ${pm.corepackSpec} with corepack (cached in COREPACK_HOME), copy it into .hop3/package-manager, its commands into ${PACKAGE_MANAGER_BIN}`, because: pm.reason, needs: ['corepack'] });
     if (scripts['heroku-prebuild'] !== undefined) steps.push({ run: line(commands.run('heroku-prebuild')), because: 'heroku-prebuild runs before the install, as on Heroku', needs });
-    const reuse = noReuse(pkg, pm).noReuse === undefined ? '; skipped, with the prune, when an earlier build has the same dependency inputs (its node_modules is hard-linked)' : '';
-    steps.push({ run: installCommand(pm), because: `${pm.lockfile ? `frozen to ${pm.lockfile}` : 'no lockfile'}${reuse}`, needs });
+    const reuse = noReuse(pkg, pm).noReuse === undefined ? `; skipped${commands.prune ? ', with the prune,' : ''} when an earlier build has the same dependency inputs (its node_modules is hard-linked)` : '';
+    steps.push({ run: line(commands.install), because: `${pm.lockfile ? `frozen to ${pm.lockfile}` : 'no lockfile'}${commands.omitDev ? '; no build script needs the dev dependencies, so they are not installed' : ''}${reuse}`, needs });
     if (script) steps.push({ run: line(commands.run(script)), because: script === 'heroku-postbuild' && scripts.build !== undefined ? 'heroku-postbuild replaces build, as on Heroku' : `package.json has a ${script} script`, needs });
-    steps.push(commands.prune ? { run: line(commands.prune), because: 'dev dependencies are not shipped', needs } : { run: 'keep dev dependencies', because: 'yarn 2 and 3 prune only with the workspace-tools plugin' });
+    if (commands.prune) steps.push({ run: line(commands.prune), because: 'dev dependencies are not shipped', needs });
+    else if (commands.keptBecause) steps.push({ run: 'keep dev dependencies', because: commands.keptBecause });
     if (scripts['heroku-cleanup'] !== undefined) steps.push({ run: line(commands.run('heroku-cleanup')), because: 'heroku-cleanup runs last, as on Heroku', needs });
     return steps;
   },
@@ -188,7 +189,7 @@ export const node: Toolchain = {
   async dockerfile(config) {
     const pkg = await readPackageJson(config.dir);
     const pm = await detectPackageManager(config.dir, pkg);
-    const commands = managerCommands(pm);
+    const commands = buildCommands(pkg, pm);
     const env = Object.entries(managerEnv(pm, {})).map(([name, value]) => `${name}=${shellQuote(value)} `).join('');
     const line = (args: readonly string[]) => env + [pm.name, ...args].map(shellQuote).join(' ');
     const script = buildScript(pkg);
@@ -217,6 +218,17 @@ export const node: Toolchain = {
     };
   },
 };
+
+/**
+ * The manager's commands for this package: no prune when there are no dev dependencies (npm's prune alone takes
+ * half a second), and npm leaves them out of the install when no build script needs them.
+ */
+function buildCommands(pkg: PackageJson, pm: PackageManager): ManagerCommands & { omitDev: boolean; keptBecause?: string } {
+  const commands = managerCommands(pm);
+  if (Object.keys(pkg.devDependencies ?? {}).length === 0) return { ...commands, prune: undefined, omitDev: false };
+  if (pm.name === 'npm' && !buildScript(pkg)) return { ...commands, install: [...commands.install, '--omit=dev'], prune: undefined, omitDev: true };
+  return { ...commands, omitDev: false, ...(commands.prune ? {} : { keptBecause: 'yarn 2 and 3 prune only with the workspace-tools plugin' }) };
+}
 
 function declaresWeb(config: AppConfig): boolean {
   return config.procfile?.parsed.workers.web !== undefined || config.settings.run.workers.web !== undefined;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { node } from '../../builders/toolchains/node.js';
-import { detectPackageManager, installCommand, managerCommands, managerEnv, pnpmMajor, yarnBerryMajor } from '../../builders/toolchains/node-package-manager.js';
+import { detectPackageManager, managerCommands, managerEnv, pnpmMajor, yarnBerryMajor } from '../../builders/toolchains/node-package-manager.js';
 import { startPlan } from '../../builders/toolchains/node-start.js';
 import { assertNodeVersion, checkNodeVersion, nodeRequirements } from '../../builders/toolchains/node-version.js';
 import { npmFailureReason, withNpmReason } from '../../builders/toolchains/npm-failure.js';
@@ -36,7 +36,7 @@ describe('node toolchain: package manager', () => {
     const pm = await detectPackageManager(dir, await readPackageJson(dir));
     expect(pm).toMatchObject({ ...expected, warnings: [] });
     if (expected.name === 'npm') expect(pm.corepackSpec).toBeUndefined();
-    expect(installCommand(pm)).toBe(install);
+    expect([pm.name, ...managerCommands(pm).install].join(' ')).toBe(install);
   });
 
   it('reads the manager major from the lockfile format when package.json does not say', () => {
@@ -67,7 +67,7 @@ describe('node toolchain: package manager', () => {
     expect(managerCommands(pm).prune).toBeUndefined();
     expect(managerCommands({ ...pm, lockfile: undefined } as never).install).toEqual(['install', '--no-immutable']);
     const pnpm = await app({ 'package.json': '{"packageManager":"pnpm@9.15.0"}' });
-    expect(installCommand(pnpm)).toBe('pnpm install --no-frozen-lockfile');
+    expect(managerCommands(pnpm).install).toEqual(['install', '--no-frozen-lockfile']);
   });
 
   it('a packageManager field that is not name@exact-version is CONFIG_PACKAGE_JSON_INVALID, with the form to use', async () => {
@@ -90,8 +90,18 @@ describe('node toolchain: package manager', () => {
       ['npm run heroku-prebuild', 'heroku-prebuild runs before the install, as on Heroku'],
       ['npm ci --no-audit --no-fund', 'frozen to package-lock.json'],
       ['npm run heroku-postbuild', 'heroku-postbuild replaces build, as on Heroku'],
-      ['npm prune --omit=dev --no-audit --no-fund', 'dev dependencies are not shipped'],
+      // no devDependencies: nothing to prune
     ]);
+  });
+
+  it('npm installs without the dev dependencies when no build script needs them, and prunes only when there are some', async () => {
+    const plan = async (pkg: object) => {
+      await app({ 'package.json': JSON.stringify(pkg), 'package-lock.json': '{}' });
+      return (await node.planSteps!(await loadAppConfig(dir), {})).map((step) => step.run);
+    };
+    expect(await plan({ devDependencies: { ms: '2' } })).toEqual(['npm ci --no-audit --no-fund --omit=dev']);
+    expect(await plan({ dependencies: { ms: '2' } })).toEqual(['npm ci --no-audit --no-fund']);
+    expect(await plan({ scripts: { build: 'tsc' }, devDependencies: { typescript: '5' } })).toEqual(['npm ci --no-audit --no-fund', 'npm run build', 'npm prune --omit=dev --no-audit --no-fund']);
   });
 
   it('yarn berry with Plug\'n\'Play (no nodeLinker in .yarnrc.yml) starts through yarn, with the build\'s own yarn cache', async () => {
@@ -184,14 +194,14 @@ describe('node toolchain: how the app starts', () => {
       HOP3_NODE_PREBUILD: 'npm run heroku-prebuild',
       HOP3_NODE_INSTALL: 'npm install --no-audit --no-fund',
       HOP3_NODE_BUILD: 'npm run heroku-postbuild',
-      HOP3_NODE_PRUNE: 'npm prune --omit=dev --no-audit --no-fund',
+      HOP3_NODE_PRUNE: '', // no devDependencies
       HOP3_NODE_CLEANUP: '',
     });
     expect(Object.keys(plan.extraFiles ?? {})).toEqual(['.hop3/package-manager-setup.mjs', '.hop3/static-server.mjs']);
     // heroku-prebuild runs before the install with the whole source: nothing goes in before the code.
     expect(plan.dependencyFiles).toBeUndefined();
     const yarn = await node.dockerfile!(await loadAppConfig(fixture('node-yarn-berry')));
-    expect(yarn.buildArgs).toMatchObject({ HOP3_PACKAGE_MANAGER: 'yarn@4.5.3', HOP3_NODE_INSTALL: 'yarn install --immutable', HOP3_NODE_PRUNE: 'yarn workspaces focus --all --production' });
+    expect(yarn.buildArgs).toMatchObject({ HOP3_PACKAGE_MANAGER: 'yarn@4.5.3', HOP3_NODE_INSTALL: 'yarn install --immutable', HOP3_NODE_PRUNE: '' });
     expect(Object.keys(yarn.extraFiles ?? {})).toEqual(['.hop3/package-manager-setup.mjs']);
     // What yarn and pnpm read goes in before the code, as npm's lockfile does.
     expect(yarn.dependencyFiles).toEqual(['.yarnrc.yml', 'package.json', 'yarn.lock']);
