@@ -56,10 +56,16 @@ export const LOCAL_IMAGES = { HOP3_DOCKER_BASE_IMAGE: 'hop3/base-runtime:bookwor
 /**
  * Preloaded into a measured Node process: at exit it writes to fd 3 the CPU time and peak RSS of that
  * process alone (children excluded), so a figure can tell hop3's own cost from the tools it runs.
+ * Peak RSS is VmHWM of /proc/self/status: getrusage's maxrss keeps the forking parent's peak across exec
+ * (it read the bench's own 217 MB).
  */
 const USAGE_PROBE = `data:text/javascript,${encodeURIComponent(`
-import { writeSync } from 'node:fs';
-process.on('exit', () => { const u = process.resourceUsage(); writeSync(3, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKb: u.maxRSS })); });
+import { readFileSync, writeSync } from 'node:fs';
+process.on('exit', () => {
+  const u = process.resourceUsage();
+  const hwm = Number(/^VmHWM:\\s+(\\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+  writeSync(3, JSON.stringify({ cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKb: hwm }));
+});
 `)}`;
 
 export interface Timed {
