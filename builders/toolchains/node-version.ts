@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import { Hop3Error } from '../../src/errors.js';
+import { findOnPath } from '../../src/process/find-on-path.js';
+import { runCommand } from '../../src/process/run-command.js';
 import { engine, type PackageJson } from './package-json.js';
 
 /** A Node version the app asks for, and where it asks. */
@@ -84,4 +86,15 @@ export function assertNodeVersion(requirements: readonly NodeRequirement[], vers
     warnings.push(`${check.message}: it may still run; hop3 builds it with ${version}`);
   }
   return warnings;
+}
+
+/**
+ * `node --version` of the node on the build's PATH; hop3's own version without a process start when that is
+ * the same executable (usually so). undefined with the reason when it cannot be run.
+ */
+export async function hostNodeVersion(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ version: string } | { reason: string }> {
+  const onPath = await findOnPath('node', env);
+  if (onPath && (await realpath(onPath).catch(() => onPath)) === (await realpath(process.execPath).catch(() => process.execPath))) return { version: process.version };
+  const result = await runCommand('node', ['--version'], { env, ...(signal ? { signal } : {}) });
+  return result.failed ? { reason: result.reason } : { version: result.stdout.trim() };
 }

@@ -14,7 +14,7 @@ import { exists } from './fs-utils.js';
 import { InputDigests } from './input-digests.js';
 import { detectPackageManager, MANAGER_FILES, managerCommands, managerEnv, type ManagerCommands, type PackageManager } from './node-package-manager.js';
 import { buildScript, startPlan, type StartPlan } from './node-start.js';
-import { assertNodeVersion, nodeRequirements } from './node-version.js';
+import { assertNodeVersion, hostNodeVersion, nodeRequirements } from './node-version.js';
 import { withNpmReason } from './npm-failure.js';
 import { readPackageJson, type PackageJson } from './package-json.js';
 import { describeStatic, installStaticServer, STATIC_SERVER_IN_APP, STATIC_SERVER_SCRIPT, staticServerDefaults } from './static.js';
@@ -89,8 +89,8 @@ export const node: Toolchain = {
         if ((await stat(dir)).isDirectory()) linked.push(rel);
       }
     }
-    const version = await runCommand('node', ['--version'], { env: ctx.env, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    inputs.value('node', `${version.failed ? 'unknown' : version.stdout.trim()} ${process.platform} ${process.arch}`);
+    const node = await hostNodeVersion(ctx.env, ctx.signal);
+    inputs.value('node', `${'version' in node ? node.version : 'unknown'} ${process.platform} ${process.arch}`);
     // As declared (yarn@4.5.3, or yarn@1 from the lockfile's format): installs are frozen to the lockfile, so a patch release of the manager changes nothing.
     inputs.value('package manager', pm.corepackSpec ?? "the host's npm");
     inputs.value('hop3 node recipe', RECIPE);
@@ -288,14 +288,14 @@ async function checkHostNode(ctx: LocalInstallContext, pkg: PackageJson): Promis
   const { requirements, warnings } = await nodeRequirements(ctx.appRoot, pkg);
   for (const warning of warnings) ctx.log.warn(warning);
   if (requirements.length === 0) return;
-  const result = await runCommand('node', ['--version'], { env: ctx.env, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-  if (result.failed) {
-    ctx.log.warn(`cannot run \`node --version\` (${result.reason}): the app's Node requirement is not checked`);
+  const node = await hostNodeVersion(ctx.env, ctx.signal);
+  if (!('version' in node)) {
+    ctx.log.warn(`cannot run \`node --version\` (${node.reason}): the app's Node requirement is not checked`);
     return;
   }
   const fix = (major: number, requirement: { source: string }) =>
     `Put Node ${major} first on the PATH hop3 runs with, or build with --builder docker --base-image node:${major}-slim; or change ${requirement.source}.`;
-  for (const warning of assertNodeVersion(requirements, result.stdout.trim(), "this host's node", fix)) ctx.log.warn(warning);
+  for (const warning of assertNodeVersion(requirements, node.version, "this host's node", fix)) ctx.log.warn(warning);
 }
 
 interface LocalSteps {

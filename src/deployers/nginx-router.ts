@@ -1,8 +1,9 @@
-import { constants, existsSync, readFileSync } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Hop3Error, tail } from '../errors.js';
+import { findOnPath } from '../process/find-on-path.js';
 import { runCommand } from '../process/run-command.js';
 import { hop3Home } from '../state/hop3-home.js';
 
@@ -42,11 +43,9 @@ export class NginxRouter {
    */
   static async find(env: NodeJS.ProcessEnv): Promise<NginxRouter | undefined> {
     if (env.HOP3_ROUTER === 'off') return undefined;
-    const dirs = (env.PATH ?? '').split(':').filter((dir) => dir !== '');
     for (const candidate of NGINX_CANDIDATES) {
-      for (const file of path.isAbsolute(candidate) ? [candidate] : dirs.map((dir) => path.join(dir, candidate))) {
-        if (await access(file, constants.X_OK).then(() => true, () => false)) return new NginxRouter(file, env);
-      }
+      const file = await findOnPath(candidate, env);
+      if (file) return new NginxRouter(file, env);
     }
     return undefined;
   }

@@ -108,7 +108,8 @@ export async function waitUntilReady(probe: ReadinessProbe, options: WaitOptions
             hint: 'Make sure the app listens on $PORT (127.0.0.1 or $BIND_ADDRESS) and answers the health check path; raise [run] healthcheck-timeout if it starts slowly (or set [run] start-timeout for the start alone).',
           });
     }
-    await sleep(options.intervalMs ?? 250);
+    // Without a set interval, the first checks come quickly (most apps answer within a few hundred ms), then every 250 ms.
+    await sleep(options.intervalMs ?? Math.min(25 * 2 ** (failedChecks - 1), 250));
   }
 }
 
