@@ -51,6 +51,8 @@ export async function findBuild(paths: AppPaths, key: string, builder: Builder):
   const candidates = await Promise.all(
     (await readdir(paths.builds).catch(() => [] as string[])).map(async (dir) => {
       const artifactFile = path.join(paths.build(dir), ARTIFACT_FILE_NAME);
+      // Only a file that names the key is validated: an app's many other builds cost a read each, not a parse.
+      if (!(await readFile(artifactFile, 'utf8').catch(() => '')).includes(key)) return undefined;
       const artifact = await loadArtifact(artifactFile).catch(() => undefined); // a damaged old build is not reused, never fatal
       return artifact?.metadata.build_key === key && artifact.builder === builder.name ? { artifact, artifactFile } : undefined;
     }),
