@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
+import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { Hop3Error, tail } from '../../src/errors.js';
+import { findOnPath } from '../../src/process/find-on-path.js';
 import { runCommand } from '../../src/process/run-command.js';
 
 /** The host's Python, found once per build: its interpreter makes the venv, its pip installs into it. */
@@ -14,6 +16,8 @@ export interface PythonHost {
   pipVersion: string;
   /** The script `pip --python` re-executes itself with under another interpreter, run directly to skip a pip start-up. */
   pipRunner: string;
+  /** Set when what HOP3_PYTHON/python3 names is a launcher (pyenv's shim) in front of `executable`: each build pays its start. */
+  launcher?: string;
 }
 
 const Probe = z.object({ executable: z.string().min(1), version: z.string(), platform: z.string(), pip: z.string().nullable(), pipDir: z.string().nullable() });
@@ -55,5 +59,19 @@ export async function findPython(env: NodeJS.ProcessEnv, signal?: AbortSignal): 
   if (!existsSync(pipRunner)) {
     throw new Hop3Error('BUILD_PYTHON_PIP_MISSING', `The pip of ${probe.executable} (${probe.pip}) cannot install into another environment (pip --python needs 22.3 or newer).`, { hint: PIP_HINT });
   }
-  return { executable: probe.executable, version: probe.version, platform: probe.platform, pipVersion: probe.pip, pipRunner };
+  const named = await findOnPath(python3, env);
+  const launcher = named && (await realpath(named).catch(() => named)) !== (await realpath(probe.executable).catch(() => probe.executable)) && (await isScript(named)) ? named : undefined;
+  return { executable: probe.executable, version: probe.version, platform: probe.platform, pipVersion: probe.pip, pipRunner, ...(launcher ? { launcher } : {}) };
+}
+
+/** A `#!` script rather than the interpreter itself (a symlink to python3.11 is not a launcher). */
+async function isScript(file: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer.toString('latin1') === '#!';
+  } finally {
+    await handle.close();
+  }
 }

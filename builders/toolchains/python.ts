@@ -57,6 +57,7 @@ export const python: Toolchain = {
 
   async dependencyInputs(ctx) {
     const host = await findPython(ctx.env, ctx.signal);
+    if (host.launcher) ctx.log.info(`${host.launcher} is a launcher in front of ${host.executable}: set HOP3_PYTHON=${host.executable} to skip its start on every build`);
     const manifest = (await firstExisting(ctx.appRoot, MANIFESTS)) ?? 'pyproject.toml';
     const inputs = new InputDigests(ctx.appRoot);
     if (manifest === 'requirements.txt') {
