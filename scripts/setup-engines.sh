@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent engine setup for hop3 tests (Debian bookworm).
 #
-#   * installs docker.io, nix-bin, debootstrap, busybox-static, nginx-light, wrk, golang-go when missing
+#   * installs docker.io, nix-bin, debootstrap, busybox-static, nginx-light, wrk, golang-go, docker-registry when missing
 #   * makes sure /etc/nix/nix.conf has `sandbox = false` and
 #     `experimental-features = nix-command flakes`, and that nix-build works
 #   * starts dockerd in the background when the Engine API does not answer
@@ -66,6 +66,8 @@ missing_packages() {
   # host tools fixtures/nixpkgs-mini wraps for the nix tests of [build] packages and [run] packages
   command -v jq >/dev/null 2>&1 || pkgs+=(jq)
   command -v bc >/dev/null 2>&1 || pkgs+=(bc)
+  # a real registry for the push/pull tests (test/helpers/local-registry.ts starts its own on 127.0.0.1; no service is used)
+  [ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)
   echo "${pkgs[*]:-}"
 }
 
