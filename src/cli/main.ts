@@ -133,6 +133,37 @@ function program(setExit: (code: number) => void): Command {
     .action(action(() => import('./commands/diff.js')));
 
   cli
+    .command('push')
+    .argument('<app|artifact.json>', 'an app (its latest build) or an artifact file')
+    .description('ship a build to another host: a docker image to a registry (the new artifact names it by digest), a nix closure to a store; writes a new artifact, the old one stays')
+    .option('--registry <host[:port][/namespace]>', 'docker artifacts: the registry to push the image to')
+    .option('--store <uri>', 'nix artifacts: the store to copy the closure to (file:///srv/cache, ssh://host, ...)')
+    .option('--sign-key <file>', 'nix artifacts: sign the copied paths with this secret key (nix key generate-secret)')
+    .option('-o, --output <file>', 'where to write the new artifact (default: beside the old one, <name>.pushed.json)')
+    .option('--username <name>', 'registry user (with --password-stdin; default: your Docker config\'s credentials)')
+    .option('--password-stdin', 'read the registry password or token from stdin')
+    .option('--quiet', 'hide per-layer progress; keep step lines')
+    .option('--json', 'print the result as JSON (file, location, digest or store)')
+    .action(action(() => import('./commands/push.js')));
+
+  cli
+    .command('bundle')
+    .argument('<app|artifact.json>', 'an app (its latest build) or an artifact file of a local build')
+    .description('write a local build as a tarball, for a host with the same OS and interpreters (hop3 unbundle there)')
+    .option('-o, --output <file>', 'the tarball (default: ./<app>-<build_id>.tar.gz)')
+    .option('--json', 'print the result as JSON')
+    .action(action(() => import('./commands/bundle.js')));
+
+  cli
+    .command('unbundle')
+    .argument('<file>', 'a tarball written by hop3 bundle')
+    .description('put a bundled local build into this HOP3_HOME and write its artifact (paths moved to this home)')
+    .option('--name <app>', 'app name to put it under (default: the bundle\'s app)')
+    .option('-o, --output <file>', 'also write the artifact to this file')
+    .option('--json', 'print the result as JSON')
+    .action(action(() => import('./commands/unbundle.js')));
+
+  cli
     .command('doctor')
     .description('which builders and deployers are usable here, with versions, and what to install')
     .option('--json', 'machine-readable output')

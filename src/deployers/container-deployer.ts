@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { createDockerClient, daemonVersion, type DockerClient } from '../engines/docker-client.js';
+import { dockerConfigAuth, pinnedDigest, pullImage, registryHostOf } from '../engines/docker-registry.js';
 import { extraLabels, LABELS } from '../engines/labels.js';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
@@ -24,15 +25,15 @@ export class ContainerDeployer implements Deployer {
   /** The daemon client: injected, else one for DOCKER_HOST of each call's environment. */
   constructor(private readonly engines: DeployerEngines = {}) {}
 
-  /** The daemon answers and has the image (hop3 never pulls implicitly). */
+  /** The daemon answers and has the image; one pinned by digest (a pushed artifact) is pulled when missing, and must be the build's image. */
   async check(artifact: Artifact, ctx: DeployerContext): Promise<void> {
-    await imageSearchPath(await this.connect(ctx.env), artifact.location);
+    await ensureImage(await this.connect(ctx.env), artifact, ctx);
   }
 
   /** The release commands, each in a one-off container of the image, like before_run. */
   async releasePhase(artifact: Artifact, options: ReleasePhaseOptions): Promise<void> {
     const docker = await this.connect(options.env);
-    const imagePath = await imageSearchPath(docker, artifact.location);
+    const imagePath = await ensureImage(docker, artifact, options);
     for (const command of artifact.runtime.release ?? []) {
       options.log.step(`release phase of release ${options.release} (one-off container): ${command}`);
       await runOnce(docker, { kind: 'release', image: artifact.location, command, env: containerEnv(artifact, 'release', { port: webPort(artifact) ?? options.port, imagePath, generated: options.generatedEnv }), labels: oneOffLabels(artifact, options, 'release'), workingDir: artifact.runtime.working_dir || undefined, log: options.log });
@@ -41,7 +42,7 @@ export class ContainerDeployer implements Deployer {
 
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const docker = await this.connect(options.env);
-    const imagePath = await imageSearchPath(docker, artifact.location);
+    const imagePath = await ensureImage(docker, artifact, options);
     // The app listens on its own port inside the container when it names one ([port] web); the host side is hop3's.
     const listen = webPort(artifact) ?? options.port;
     const env = (worker: string) => containerEnv(artifact, worker, { port: listen, imagePath, generated: options.generatedEnv });
@@ -237,18 +238,55 @@ function containerEnv(artifact: Artifact, worker: string, options: { port: numbe
   return Object.entries(appVariables(artifact, hop3, { generated: options.generated })).map(([key, value]) => `${key}=${value}`);
 }
 
-/** The image's own PATH (path_prepend goes in front of it); a missing image is a clear error. */
-async function imageSearchPath(docker: DockerClient, image: string): Promise<string> {
-  try {
-    const info = await docker.getImage(image).inspect();
-    return info.Config.Env?.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) || DEFAULT_PATH;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+/**
+ * The image's own PATH (path_prepend goes in front of it). A missing image pinned by digest (`hop3 push` wrote the
+ * artifact) is pulled by that digest; any other missing image is a clear error (tags are never pulled: they move).
+ */
+async function ensureImage(docker: DockerClient, artifact: Artifact, ctx: DeployerContext): Promise<string> {
+  const image = artifact.location;
+  let info = await inspectImage(docker, image);
+  const digest = pinnedDigest(image);
+  if (!info && digest) {
+    const host = registryHostOf(image);
+    ctx.log.step(`pulling ${image} (not on this Docker host)`);
+    await pullImage(docker, image, { auth: host ? await dockerConfigAuth(host, ctx.env) : undefined, log: ctx.log, code: 'DEPLOY_IMAGE_PULL_FAILED' });
+    info = await inspectImage(docker, image);
+    if (!info) throw new Hop3Error('DEPLOY_IMAGE_PULL_FAILED', `Pulled ${image}, yet the Docker host does not have it.`, { hint: 'Retry; if it persists, check the daemon\'s logs.' });
+  }
+  if (!info) {
     throw new Hop3Error('DEPLOY_CONTAINER_IMAGE_MISSING', `The image ${image} is not on this Docker host.`, {
-      cause: error,
-      hint: 'Build it here (`hop3 build <dir> --builder docker`) or load it (`docker save` there, `docker load` here).',
+      hint: 'Build it here (`hop3 build <dir> --builder docker`), push it from the build host (`hop3 push <app> --registry <host>`) and run the pushed artifact, or load it (`docker save` there, `docker load` here).',
     });
   }
+  if (digest) checkDigest(artifact, info, digest);
+  return info.Config.Env?.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) || DEFAULT_PATH;
+}
+
+async function inspectImage(docker: DockerClient, image: string): Promise<Docker.ImageInspectInfo | undefined> {
+  try {
+    return await docker.getImage(image).inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw wrapError(error, 'DEPLOY_CONTAINER_DAEMON_UNREACHABLE', `Cannot inspect the image ${image}`, 'Check the Docker daemon (hop3 doctor).');
+  }
+}
+
+/**
+ * The image under a pinned reference is the build's: the engine holds it under that repo digest, and its ID is the
+ * image_id the build recorded (a location edited to another digest of the same registry is refused, not run).
+ */
+function checkDigest(artifact: Artifact, info: Docker.ImageInspectInfo, digest: string): void {
+  const repository = artifact.location.slice(0, artifact.location.lastIndexOf('@'));
+  const expectedId = typeof artifact.metadata.image_id === 'string' ? artifact.metadata.image_id : undefined;
+  const held = (info.RepoDigests ?? []).includes(`${repository}@${digest}`);
+  if (held && (!expectedId || info.Id === expectedId)) return;
+  throw new Hop3Error(
+    'DEPLOY_IMAGE_DIGEST_MISMATCH',
+    held
+      ? `${artifact.location} is image ${info.Id}, not the image ${expectedId} that build ${artifact.build_id} made: the artifact's location does not match its build.`
+      : `The image found for ${artifact.location} is not held under that digest (its repo digests: ${(info.RepoDigests ?? []).join(', ') || 'none'}).`,
+    { hint: 'Do not edit artifacts by hand: push the build again (`hop3 push`) and run the artifact it writes.' },
+  );
 }
 
 /** Labels of every container of a release: the worker (or one-off: before_run, release) it runs. */

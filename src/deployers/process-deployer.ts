@@ -6,6 +6,7 @@ import type { Artifact } from '../artifact/artifact-file.js';
 import { locationKind } from '../artifact/location.js';
 import { Hop3Error, isHop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
+import { nixCopyFrom, storeUriProblem } from '../engines/nix-store.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
 import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type ReleasePhaseOptions, type Started, type WorkerStatus } from './deployer.js';
@@ -99,19 +100,44 @@ async function trustOf(worker: WorkerRecord): Promise<Trust> {
   return trust.state === 'ours' ? { state: 'ours', groups: [trust.identity] } : trust;
 }
 
+/**
+ * `nix copy --from` the store the artifact was pushed to (`metadata.pushed.store`), or HOP3_NIX_COPY_FROM. Signatures are
+ * checked as nix.conf says, with HOP3_NIX_TRUSTED_PUBLIC_KEYS added to its trusted keys; HOP3_NIX_NO_CHECK_SIGS=1 skips them.
+ */
+async function realiseStorePath(artifact: Artifact, ctx: DeployerContext): Promise<void> {
+  const pushed = artifact.metadata.pushed as { store?: unknown } | undefined;
+  const recorded = typeof pushed?.store === 'string' ? pushed.store : undefined;
+  const uri = ctx.env.HOP3_NIX_COPY_FROM || recorded;
+  if (!uri) return; // nowhere to copy from: the directory check says what is missing
+  const problem = storeUriProblem(uri);
+  if (problem) {
+    throw new Hop3Error('DEPLOY_NIX_COPY_FAILED', `Cannot copy ${artifact.location} here: ${ctx.env.HOP3_NIX_COPY_FROM ? 'HOP3_NIX_COPY_FROM' : 'the artifact\'s metadata.pushed.store'}: ${problem}.`, {
+      hint: 'Set HOP3_NIX_COPY_FROM to the store the build was pushed to (e.g. file:///srv/nix-cache).',
+    });
+  }
+  const keys = ctx.env.HOP3_NIX_TRUSTED_PUBLIC_KEYS?.trim();
+  const options = ctx.env.HOP3_NIX_NO_CHECK_SIGS === '1' ? ['--no-check-sigs'] : keys ? ['--option', 'extra-trusted-public-keys', keys] : [];
+  ctx.log.step(`copying ${artifact.location} from ${uri} (not in this host's store)`);
+  await nixCopyFrom(uri, artifact.location, { env: ctx.env, log: ctx.log, signal: ctx.signal, options, code: 'DEPLOY_NIX_COPY_FAILED' });
+}
+
 /** Runs host paths and store paths (local and nix builds) as process groups on this host, detached, logging to the app's logs dir. */
 export class ProcessDeployer implements Deployer {
   readonly name = 'process';
 
-  /** The build's directories must be on this host: an artifact copied from elsewhere, or a deleted build, cannot run. */
-  async check(artifact: Artifact): Promise<void> {
+  /**
+   * The build's directories must be on this host: an artifact copied from elsewhere, or a deleted build, cannot run.
+   * A missing store path of a pushed nix artifact is first copied in from the store it was pushed to.
+   */
+  async check(artifact: Artifact, ctx: DeployerContext): Promise<void> {
+    if (locationKind(artifact.location) === 'store-path' && !(await stat(artifact.location).catch(() => undefined))) await realiseStorePath(artifact, ctx);
     const dirs = [['location', artifact.location], ['working_dir', artifact.runtime.working_dir]] as const;
     for (const [field, dir] of dirs) {
       if (!dir || (await stat(dir).catch(() => undefined))?.isDirectory()) continue;
       const store = locationKind(artifact.location) === 'store-path';
       throw new Hop3Error('DEPLOY_LOCATION_MISSING', `${artifact.app_name} build ${artifact.build_id} cannot run here: its ${field} ${dir} is not a directory on this host.`, {
         hint: store
-          ? 'Copy the store path here (`nix copy --to ssh://this-host <path>` from the build host), or rebuild here with `hop3 build <dir> --builder nix`.'
+          ? 'Push it from the build host (`hop3 push <app> --store file:///shared/cache`) and run the artifact that writes, or copy the store path here (`nix copy --to ssh://this-host <path>`), or set HOP3_NIX_COPY_FROM to a store that has it.'
           : 'Local builds run where they were built: rebuild here with `hop3 build <dir>` (or use the docker or nix builder to move builds between hosts).',
       });
     }
