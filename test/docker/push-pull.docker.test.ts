@@ -1,8 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalRegistry } from '../helpers/local-registry.js';
-import { checkProbes, freePort, logLines, Sandbox } from '../helpers/sandbox.js';
+import { checkProbes, freePort, logLines, ROOT, Sandbox } from '../helpers/sandbox.js';
 import { describeDocker, docker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
 
 const APP = 'shp-push';
@@ -108,6 +109,49 @@ describeDocker('hop3 push to a registry, hop3 run pulls by digest (real registry
     const none = await sandbox.hop3(['push', built]);
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toContain('--registry host:port[/namespace]');
+  });
+
+  it('a registry that wants credentials: refused without, pushed with --password-stdin, pulled with the Docker config\'s', async () => {
+    const user = { username: 'ci', password: 'hop3-S3cret-pw' };
+    await using locked = await LocalRegistry.start({ auth: user });
+    const noConfig = path.join(sandbox.dir, 'no-docker-config');
+    await mkdir(noConfig, { recursive: true });
+    // The image here is the one the run above pulled by digest: the pushed artifact is pushed on, to a second registry.
+    const anonymous = await sandbox.hop3(['push', pushedFile, '--registry', locked.host, '-o', path.join(sandbox.dir, 'anon.json')], { env: { DOCKER_CONFIG: noConfig } });
+    expect(anonymous.exitCode).toBe(1);
+    expect(anonymous.stderr).toContain('[SHIP_REGISTRY_AUTH]');
+
+    const output = path.join(sandbox.dir, 'locked.json');
+    const push = await execa(process.execPath, [path.join(ROOT, 'bin', 'hop3.js'), 'push', pushedFile, '--registry', locked.host, '--username', user.username, '--password-stdin', '-o', output], {
+      env: { ...sandbox.env, DOCKER_CONFIG: noConfig },
+      extendEnv: false,
+      input: `${user.password}\n`,
+      reject: false,
+      all: true,
+    });
+    expect(push.exitCode, push.all).toBe(0);
+    expect(push.all).not.toContain(user.password);
+    const artifact = JSON.parse(await readFile(output, 'utf8'));
+    expect(artifact.location).toMatch(new RegExp(`^${locked.host}/${APP}@sha256:`));
+    expect(artifact.metadata.pushed.from).toBe(pushed.location);
+
+    await removeLocalImage(artifact.metadata.image_id);
+    const home = path.join(sandbox.dir, 'locked-home');
+    const denied = await sandbox.hop3(['run', APP, '--artifact', output, '--port', String(await freePort())], { env: { HOP3_HOME: home, DOCKER_CONFIG: noConfig } });
+    expect(denied.exitCode).toBe(1);
+    expect(denied.stderr).toContain('[SHIP_REGISTRY_AUTH]');
+    const config = path.join(sandbox.dir, 'docker-config');
+    await mkdir(config, { recursive: true });
+    await writeFile(path.join(config, 'config.json'), JSON.stringify({ auths: { [locked.host]: { auth: Buffer.from(`${user.username}:${user.password}`).toString('base64') } } }));
+    const port = await freePort();
+    const run = await sandbox.hop3(['run', APP, '--artifact', output, '--port', String(port)], { env: { HOP3_HOME: home, DOCKER_CONFIG: config } });
+    expect(run.exitCode, run.all).toBe(0);
+    expect(run.all).not.toContain(user.password);
+    await checkProbes(`http://127.0.0.1:${port}/`, FIXTURE);
+    expect((await sandbox.hop3(['stop', APP], { env: { HOP3_HOME: home } })).exitCode).toBe(0);
+    for (const info of await docker.listImages()) {
+      for (const ref of info.RepoDigests ?? []) if (ref.startsWith(`${locked.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
+    }
   });
 });
 

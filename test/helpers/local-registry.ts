@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import bcrypt from 'bcryptjs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './sandbox.js';
@@ -19,13 +20,22 @@ export class LocalRegistry implements AsyncDisposable {
     readonly dir: string,
     private readonly child: ChildProcess,
     private readonly output: () => string,
+    private readonly auth?: { username: string; password: string },
   ) {}
 
-  static async start(): Promise<LocalRegistry> {
+  /** The Authorization header its API wants, when it has a user. */
+  private get headers(): Record<string, string> {
+    return this.auth ? { Authorization: `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString('base64')}` } : {};
+  }
+
+  /** `auth`: the registry asks for basic auth (htpasswd, bcrypt) with this one user. */
+  static async start(options: { auth?: { username: string; password: string } } = {}): Promise<LocalRegistry> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hop3-registry-'));
     const port = await freePort();
     const host = `127.0.0.1:${port}`;
     const config = path.join(dir, 'config.yml');
+    const htpasswd = path.join(dir, 'htpasswd');
+    if (options.auth) await writeFile(htpasswd, `${options.auth.username}:${bcrypt.hashSync(options.auth.password, 5)}\n`);
     await writeFile(
       config,
       [
@@ -39,6 +49,7 @@ export class LocalRegistry implements AsyncDisposable {
         '    enabled: true',
         'http:',
         `  addr: ${host}`,
+        ...(options.auth ? ['auth:', '  htpasswd:', '    realm: hop3-test', `    path: ${htpasswd}`] : []),
         '',
       ].join('\n'),
     );
@@ -50,7 +61,7 @@ export class LocalRegistry implements AsyncDisposable {
       child.once('error', reject);
       child.once('spawn', resolve);
     });
-    const registry = new LocalRegistry(host, dir, child, () => output);
+    const registry = new LocalRegistry(host, dir, child, () => output, options.auth);
     try {
       await spawned;
       await registry.waitReady();
@@ -61,12 +72,12 @@ export class LocalRegistry implements AsyncDisposable {
     }
   }
 
-  /** `GET /v2/` answers 200 once it serves. */
+  /** `GET /v2/` answers 200 (401 with auth) once it serves. */
   private async waitReady(): Promise<void> {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) throw new Error(`docker-registry exited (${this.child.exitCode}): ${this.output()}`);
-      const ok = await fetch(`http://${this.host}/v2/`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://${this.host}/v2/`).then((r) => r.ok || (r.status === 401 && this.auth !== undefined), () => false);
       if (ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -75,7 +86,7 @@ export class LocalRegistry implements AsyncDisposable {
 
   /** The tags of a repository, as the registry's API lists them. */
   async tags(repository: string): Promise<string[]> {
-    const response = await fetch(`http://${this.host}/v2/${repository}/tags/list`);
+    const response = await fetch(`http://${this.host}/v2/${repository}/tags/list`, { headers: this.headers });
     if (!response.ok) return [];
     return ((await response.json()) as { tags?: string[] | null }).tags ?? [];
   }
@@ -84,7 +95,7 @@ export class LocalRegistry implements AsyncDisposable {
   async manifestDigest(repository: string, reference: string): Promise<string | undefined> {
     const response = await fetch(`http://${this.host}/v2/${repository}/manifests/${reference}`, {
       method: 'HEAD',
-      headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+      headers: { ...this.headers, Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
     });
     return response.ok ? (response.headers.get('docker-content-digest') ?? undefined) : undefined;
   }
