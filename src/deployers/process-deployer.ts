@@ -1,4 +1,4 @@
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, open, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import * as z from 'zod';
@@ -6,7 +6,7 @@ import type { Artifact } from '../artifact/artifact-file.js';
 import { locationKind } from '../artifact/location.js';
 import { Hop3Error, isHop3Error, tail, withOutputTail, wrapError } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
-import { nixCopyFrom, storeUriProblem } from '../engines/nix-store.js';
+import { nixAddRoot, nixCopyFrom, storeUriProblem } from '../engines/nix-store.js';
 import { ensureAppDirs, PRIVATE_FILE_MODE } from '../state/app-dirs.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
 import { selectWorkers, type Deployer, type DeployerContext, type DeployOptions, type LogOptions, type ReleasePhaseOptions, type Started, type WorkerStatus } from './deployer.js';
@@ -121,6 +121,22 @@ async function realiseStorePath(artifact: Artifact, ctx: DeployerContext): Promi
   await nixCopyFrom(uri, artifact.location, { env: ctx.env, log: ctx.log, signal: ctx.signal, options, code: 'DEPLOY_NIX_COPY_FAILED' });
 }
 
+/**
+ * A store path this app runs gets the app's GC root (`gcroots/<build_id>`, as a build here makes, pruned with its
+ * releases): one copied in from a cache, or built under another HOP3_HOME, would otherwise be garbage to nix here.
+ */
+async function keepStorePath(artifact: Artifact, options: DeployOptions): Promise<void> {
+  if (locationKind(artifact.location) !== 'store-path') return;
+  const root = path.join(options.paths.gcroots, artifact.build_id);
+  if (await lstat(root).catch(() => undefined)) return;
+  try {
+    await ensureAppDirs(options.paths, options.paths.gcroots);
+    await nixAddRoot(root, artifact.location, { env: options.env, signal: options.signal, code: 'DEPLOY_NIX_COPY_FAILED' });
+  } catch (error) {
+    options.log.warn(`${artifact.location} has no GC root here (nix-collect-garbage could remove it while it runs): ${(error as Error).message}`);
+  }
+}
+
 /** Runs host paths and store paths (local and nix builds) as process groups on this host, detached, logging to the app's logs dir. */
 export class ProcessDeployer implements Deployer {
   readonly name = 'process';
@@ -151,6 +167,7 @@ export class ProcessDeployer implements Deployer {
 
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     const { paths, log } = options;
+    await keepStorePath(artifact, options);
     const { cwd, user } = await this.prepare(artifact, options);
     if (!user && process.getuid?.() === 0) log.warn('workers run as root; set [run] user in hop3.toml (e.g. user = "nobody") to run them unprivileged');
     await this.runOneOffs('before_run', artifact.runtime.before_run, artifact, options, cwd, user);

@@ -72,3 +72,12 @@ async function nixCopy(args: readonly string[], what: string, request: NixCopyRe
       : 'Check that the store URI is right and reachable, and that the cache still holds the path.',
   });
 }
+
+/** Make `root` (a symlink) a GC root of a store path already in this store, so nix-collect-garbage keeps what runs. */
+export async function nixAddRoot(root: string, storePath: string, request: Omit<NixCopyRequest, 'options' | 'log'>): Promise<void> {
+  const args = ['build', storePath, '--out-link', root, '--option', 'substituters', '', ...COMMON_ARGS];
+  const result = await runCommand('nix', args, { env: request.env, cwd: '/', ...(request.signal ? { signal: request.signal } : {}) });
+  if (result.failed) {
+    throw new Hop3Error(request.code, `Cannot make ${root} a GC root of ${storePath} (${result.reason}).`, { command: result.command, outputTail: tail(result.stderr), hint: 'Check that nix works here (hop3 doctor).' });
+  }
+}

@@ -71,6 +71,9 @@ describeNixCopy('hop3 push of a nix build to a file:// binary cache, run on a ho
     // The second store holds exactly the closure, copied in by the run.
     expect((await readdir(path.join(store, 'store'))).filter((name) => !name.startsWith('.')).sort()).toEqual(closure.map((p) => path.basename(p)).sort());
     await checkProbes(`http://127.0.0.1:${port}/`, FIXTURE);
+    // The app holds a GC root on it there, as a build here would have made.
+    const buildId = JSON.parse(await readFile(pushedFile, 'utf8')).build_id;
+    expect(await readlink(path.join(sandbox.home, 'apps', APP, 'gcroots', buildId))).toBe(location);
     // Its worker lives in that namespace: its /nix is the second store, not this host's.
     const status = JSON.parse((await sandbox.hop3(['status', APP, '--json'])).stdout);
     expect(status).toMatchObject({ running: true, deployer: 'process', builder: 'nix' });
