@@ -66,7 +66,7 @@ describe('hop3 push, bundle and unbundle of local builds', () => {
     const junk = path.join(sandbox.dir, 'junk.tar.gz');
     await writeFile(junk, 'not a tarball');
     const unbundle = await sandbox.hop3(['unbundle', junk]);
-    expect(unbundle.exitCode).toBe(1);
+    expect(unbundle.exitCode).toBe(2);
     expect(unbundle.stderr).toContain('[SHIP_BUNDLE_INVALID]');
 
     const dir = await sandbox.fixture('procfile-app', 'shp-img');

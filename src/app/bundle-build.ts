@@ -241,6 +241,7 @@ async function tar(args: string[], request: { env: NodeJS.ProcessEnv; signal?: A
   if (!result.failed) return;
   throw new Hop3Error(code, `tar failed (${result.reason}): ${tail(result.stderr || result.stdout, 3)}`, {
     command: result.command,
+    usage: code === 'SHIP_BUNDLE_INVALID', // the file given is not a whole bundle
     hint: code === 'SHIP_BUNDLE_INVALID' ? 'Give a tarball written by `hop3 bundle`, whole (not truncated).' : 'Check the free space and permissions where the tarball goes.',
   });
 }
