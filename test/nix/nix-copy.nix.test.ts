@@ -60,6 +60,11 @@ describeNixCopy('hop3 push of a nix build to a file:// binary cache, run on a ho
     expect(run.stderr).toContain('[DEPLOY_NIX_COPY_FAILED]');
     expect(run.stderr).toMatch(/lacks a valid signature|no signature/);
     expect(run.stderr).toContain('HOP3_NIX_TRUSTED_PUBLIC_KEYS');
+    // HOP3_NIX_COPY_FROM overrides the recorded store; it is checked before nix sees it.
+    const bad = await runInFreshStore(path.join(sandbox.dir, 'override-store'), { HOP3_NIX_COPY_FROM: '--store=/tmp' });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('HOP3_NIX_COPY_FROM: "--store=/tmp" is not a Nix store URI');
+    expect(bad.stderr).toContain('[DEPLOY_NIX_COPY_FAILED]');
   });
 
   it('realises the closure from the cache into the empty store and serves HTTP from there', async () => {
