@@ -13,6 +13,7 @@ import { docker } from './figures/docker.js';
 import { localBuilds } from './figures/local-builds.js';
 import { nix } from './figures/nix.js';
 import { parallelBuilds } from './figures/parallel-builds.js';
+import { skipPythonLauncher } from './python-path.js';
 import { sourceCopy } from './figures/source-copy.js';
 import { loadAverage, machine, machineLine, notes, README, table, updateReadme } from './report.js';
 
@@ -30,6 +31,7 @@ const bench: Bench = { runs: Number(process.env.BENCH_RUNS || 3) };
 
 const started = performance.now();
 const host = await machine();
+const python = await skipPythonLauncher();
 const rows: Row[] = [];
 for (const figure of figures) {
   const start = performance.now();
@@ -45,7 +47,7 @@ for (const figure of figures) {
 }
 const minutes = (performance.now() - started) / 60_000;
 
-const section = `${machineLine(host, loadAverage(), minutes)}\n\n${table(rows)}\n\nHow each figure was measured:\n\n${notes(rows)}\n`;
+const section = `${machineLine(host, loadAverage(), minutes)}${python ? `\n${python}` : ''}\n\n${table(rows)}\n\nHow each figure was measured:\n\n${notes(rows)}\n`;
 process.stdout.write(`\n${section}`);
 if (wanted.length === 0) {
   await updateReadme(section);
