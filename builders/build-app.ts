@@ -9,6 +9,7 @@ import { Hop3Error } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { redactor, type Redactor } from '../src/log/redactor.js';
 import { mergeManifest } from '../src/manifest/merge-manifest.js';
+import { networkEnv, resolveNetworkProfile, type NetworkOptions } from '../src/config/network-profile.js';
 import { withAppLock } from '../src/state/app-lock.js';
 import { ensureAppDirs } from '../src/state/app-dirs.js';
 import { homeOf, homeWriteError, isDiskFault } from '../src/state/home-write-error.js';
@@ -35,6 +36,8 @@ export interface BuildRequest {
   baseImage?: string;
   /** `--secret`; added to `[build] secrets`, and wins for the same id. */
   secrets?: readonly SecretRequest[];
+  /** `--ca-bundle`, `--proxy`: over `[build] ca-bundle`/`proxy` and the environment. */
+  network?: NetworkOptions;
   /** Build even when a finished build of the same inputs exists (`--force`). */
   force?: boolean;
   /** The command line that asked for the build, as recorded in metadata.provenance_inputs (no paths, no secret sources). */
@@ -70,6 +73,9 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   await using source = await effectiveSource(appDir, appConfig.settings.source, request);
   const sourceDir = source.dir;
   const config = sourceDir === appDir ? appConfig : await loadAppConfig(sourceDir);
+  // The network profile is resolved once: every builder and tool of this build sees the same CA, proxy and registries.
+  const network = await resolveNetworkProfile({ env: request.env, appDir: sourceDir, settings: config.settings.build, ...(config.settings.file ? { settingsFile: config.settings.file } : {}), ...(request.network ? { options: request.network } : {}) });
+  const env = { ...request.env, ...networkEnv(network) };
   const staticfile = staticfileWarning(config.staticfile);
   if (staticfile) request.log.warn(staticfile);
   // The source is digested while the plan loads the builder and detects the toolchain: together, they cost the longest one.
@@ -82,7 +88,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
     appName,
     ...(request.builder !== undefined ? { builder: request.builder } : {}),
     ...(request.baseImage ? { baseImage: request.baseImage } : {}),
-    env: request.env,
+    env,
     sourceEntries: listing,
   });
   const sourceDigest = await digest;
@@ -91,13 +97,15 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const requests = secretRequests(request.secrets ?? [], config);
   if (requests.length > 0) refuseSecrets(builder, requests);
   const secrets = await resolveBuildSecrets(requests, request.env);
-  // From here on, whatever is printed, logged or thrown has the secrets' values masked.
-  const redact = redactor(secrets.map((secret) => secret.value));
+  // From here on, whatever is printed, logged or thrown has the secrets' values (registry tokens too) masked.
+  const redact = redactor([...secrets.map((secret) => secret.value), ...network.secrets]);
   const log = redact.logger(request.log);
   try {
     log.step(`building ${appName} from ${appDir}`);
     for (const line of plannedSummary(planned)) log.info(`  ${line}`);
     for (const warning of planned.plan.warnings) log.warn(warning);
+    for (const warning of network.warnings) log.warn(warning);
+    if (network.caBundle || network.proxy.https) log.info(`network: ${[network.caBundle && `CA bundle ${network.caBundle.value} (${network.caBundle.source})`, network.proxy.https && `proxy from ${network.proxy.https.source}`].filter(Boolean).join(', ')}`);
     const choice = await detection.toolchain.describe?.(config);
     if (choice) log.info(choice);
     const key = await buildKey({
@@ -122,8 +130,8 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
       }
       // The build's time and the checkout are asked once, before building (not for an unchanged build:
       // git is not part of the key): the same source gives the same built_at.
-      const git = await gitState(appDir, request.env);
-      const time = buildTime(request.env, git, request.now ?? (() => new Date()));
+      const git = await gitState(appDir, env);
+      const time = buildTime(env, git, request.now ?? (() => new Date()));
       const now = time.date;
       const build = builder.build({
         appName,
@@ -137,7 +145,8 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
         ...(request.baseImage ? { baseImage: request.baseImage } : {}),
         now,
         builtAtSource: time.source,
-        env: request.env,
+        env,
+        network,
         secrets,
         log,
         ...(request.signal ? { signal: request.signal } : {}),

@@ -3,6 +3,7 @@ import type { DockerClient } from '../src/engines/docker-client.js';
 import type { Hop3Error } from '../src/errors.js';
 import type { AppConfig } from '../src/config/app-config.js';
 import type { Logger } from '../src/log/logger.js';
+import type { NetworkProfile } from '../src/config/network-profile.js';
 import type { AppPaths } from '../src/state/hop3-home.js';
 import type { BuiltAtSource } from './build-time.js';
 import type { BuildSecret } from './secrets/build-secrets.js';
@@ -44,7 +45,10 @@ export interface BuildContext {
   now: Date;
   /** Where `now` came from; only a clock time differs between two builds of the same source. */
   builtAtSource: BuiltAtSource;
+  /** The user's environment, with the network profile's CA and proxy variables (`networkEnv`) set. */
   env: NodeJS.ProcessEnv;
+  /** CA bundle, proxy, registries and their credentials, resolved once for this build (its secrets are masked in `log`). */
+  network?: NetworkProfile;
   /** `--secret` and `[build] secrets`, for build steps only: never in the artifact, the build dir, an image or the store. */
   secrets: readonly BuildSecret[];
   /** Already masks the secrets' values. */

@@ -20,9 +20,12 @@ ARG GOSUMDB
 ARG GOINSECURE
 # Caches stay in the build stage, which the final image does not inherit.
 ENV GOCACHE=/tmp/go-cache GOPATH=/tmp/go
+# A CA bundle (issue #14) is copied here for the module downloads, and its copy in /app removed by the build step.
+# hop3:network
 COPY . /app
 # Vendored modules build offline; no VCS stamp, so a .git in the context needs no git in the image.
 RUN set -e; mod=; \
+    if [ -f /tmp/hop3-network/env.sh ]; then . /tmp/hop3-network/env.sh; fi; rm -rf /app/.hop3-network; \
     if [ -f vendor/modules.txt ] && ! printf ' %s' "$GOFLAGS" | grep -q -- ' -mod='; then mod=-mod=vendor; fi; \
     go build -buildvcs=false $mod $GO_BUILD
 

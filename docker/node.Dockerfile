@@ -28,17 +28,23 @@ ARG COREPACK_INTEGRITY_KEYS
 # everything (an app with heroku-prebuild or install scripts of its own).
 # hop3:copy-dependency-files
 COPY .hop3/package-manager-setup.mjs /app/.hop3/package-manager-setup.mjs
+# With a CA bundle or registry settings (issue #14), hop3 replaces the next line with a COPY of them into
+# /tmp/hop3-network, which the steps below source; the final stage copies /app only, so they stay here.
+# hop3:network
 # Without a build script, dev dependencies go now; with one, after the build that may need them.
 RUN set -e; \
+    if [ -f /tmp/hop3-network/env.sh ]; then . /tmp/hop3-network/env.sh; fi; \
     if [ -n "$HOP3_PACKAGE_MANAGER" ]; then node .hop3/package-manager-setup.mjs "$HOP3_PACKAGE_MANAGER" /app; fi; \
     export PATH="/app/.hop3/bin:$PATH"; \
     for step in "$HOP3_NODE_PREBUILD" "$HOP3_NODE_INSTALL"; do if [ -n "$step" ]; then echo "\$ $step"; sh -c "$step"; fi; done; \
     if [ -z "$HOP3_NODE_BUILD" ] && [ -n "$HOP3_NODE_PRUNE" ]; then echo "\$ $HOP3_NODE_PRUNE"; sh -c "$HOP3_NODE_PRUNE"; fi
 COPY . /app
 RUN set -e; \
+    if [ -f /tmp/hop3-network/env.sh ]; then . /tmp/hop3-network/env.sh; fi; \
     export PATH="/app/.hop3/bin:$PATH"; \
     if [ -n "$HOP3_NODE_BUILD" ]; then set -- "$HOP3_NODE_BUILD" "$HOP3_NODE_PRUNE"; else set --; fi; \
     for step in "$@" "$HOP3_NODE_CLEANUP"; do if [ -n "$step" ]; then echo "\$ $step"; sh -c "$step"; fi; done
+# hop3:network-cleanup
 
 # Final stage: the base image plus /app (with its production node_modules, and yarn or pnpm in .hop3/ when used).
 FROM ${BASE_IMAGE}

@@ -11,10 +11,15 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 # Dependencies before the code, so a code-only change reuses the install from the engine's cache. hop3 replaces the
 # next line with COPYs of what the install reads (requirements files, local wheels), or of everything (pyproject.toml).
 # hop3:copy-dependency-files
+# With a CA bundle or index settings (issue #14), hop3 replaces the next line with a COPY of them into
+# /tmp/hop3-network, which the install sources; the final stage copies /app only, so they stay here.
+# hop3:network
 # The venv lives where it runs (/app/.venv): its scripts hard-code their interpreter path.
-RUN python3 -m venv /app/.venv \
+RUN if [ -f /tmp/hop3-network/env.sh ]; then . /tmp/hop3-network/env.sh; fi; \
+    python3 -m venv /app/.venv \
  && if [ -f requirements.txt ]; then /app/.venv/bin/pip install -r requirements.txt; else /app/.venv/bin/pip install .; fi
 COPY . /app
+# hop3:network-cleanup
 
 # Final stage: the base image plus /app; no build tools, no pip cache.
 FROM ${BASE_IMAGE}

@@ -15,6 +15,8 @@ import { followBuildStream } from './build-stream.js';
 import { createDockerClient, daemonVersion, type DockerClient } from '../../src/engines/docker-client.js';
 import { extraLabels, LABELS } from '../../src/engines/labels.js';
 import { CONTAINER_APP_ROOT, resolveDockerfile } from './resolve-dockerfile.js';
+import { networkStage } from './network-stage.js';
+import { untrustedCertificate, untrustedCertificateError } from '../../src/config/network-profile.js';
 
 /** Docker repository path component (stricter than hop3 app names: no leading/trailing/double separators). */
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -128,8 +130,11 @@ export class DockerBuilder implements Builder {
     ctx.log.step(`docker build ${tag} (${dockerfile.origin}${dockerfile.generated ? `, base ${dockerfile.buildArgs.BASE_IMAGE}` : ''}, ${entries.length} context entries${dependencies})`);
     // The classic builder turns each label given through the API into a step of its own (a container
     // commit each); a generated Dockerfile carries them all in one LABEL instruction instead.
-    const text = dockerfile.generated ? `${dockerfile.text}\nLABEL ${Object.entries(labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}\n` : dockerfile.text;
-    const extras = dockerfile.sendText ? [{ path: dockerfile.path, content: Buffer.from(text) }, ...dockerfile.extras] : dockerfile.extras;
+    // The network (CA, registries, proxy) is not in the build id: it changes how the build reaches its registries, not what it makes.
+    const network = await networkStage(ctx.network, dockerfile);
+    if (network.files.length > 0) ctx.log.info(`network settings for the build stage: ${network.files.map((file) => file.path).join(', ')} (not in the final image)`);
+    const text = dockerfile.generated ? `${network.text}\nLABEL ${Object.entries(labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}\n` : dockerfile.text;
+    const extras = [...(dockerfile.sendText ? [{ path: dockerfile.path, content: Buffer.from(text) }] : []), ...dockerfile.extras, ...network.files];
     const context = packContext({ sourceDir: ctx.sourceDir, entries, extras, epoch: contextEpoch(ctx.env) });
     let contextError: Error | undefined;
     context.on('error', (error: Error) => {
@@ -141,7 +146,8 @@ export class DockerBuilder implements Builder {
       const stream = await docker.buildImage(context, {
         t: tag,
         dockerfile: dockerfile.path,
-        buildargs: dockerfile.buildArgs,
+        // Docker's predefined proxy args: used by RUN steps, kept out of the image's history and the artifact.
+        buildargs: { ...dockerfile.buildArgs, ...network.buildArgs },
         ...(dockerfile.generated ? {} : { labels }),
         ...(target ? { target } : {}),
         rm: true,
@@ -271,7 +277,11 @@ function buildError(error: unknown, contextError: Error | undefined, ctx: BuildC
       hint: 'A file changed or became unreadable while the context was sent; check permissions and retry.',
     });
   }
-  if (error instanceof Hop3Error) return error;
+  if (error instanceof Hop3Error) {
+    // A registry behind a TLS-intercepting proxy: say which settings fix it, not only what npm or pip printed.
+    const tls = error.code === 'BUILD_DOCKER_BUILD_FAILED' ? untrustedCertificate(`${error.message}\n${error.outputTail ?? ''}`) : undefined;
+    return tls ? untrustedCertificateError(tls, `Docker build of ${ctx.appName}`, ctx.network, error) : error;
+  }
   return new Hop3Error('BUILD_DOCKER_BUILD_FAILED', `Docker build of ${ctx.appName} failed: ${(error as Error).message}`, {
     cause: error,
     hint: 'Check the Dockerfile and the daemon log.',

@@ -8,6 +8,7 @@ import { emptyDefaults } from '../../src/manifest/runtime-defaults.js';
 import { runCommand } from '../../src/process/run-command.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { runTool } from '../run-tool.js';
+import { untrustedCertificate, untrustedCertificateError } from '../../src/config/network-profile.js';
 import { PACKAGE_MANAGER_BIN, PACKAGE_MANAGER_SETUP_SCRIPT, setUpPackageManager } from './corepack.js';
 import { nodeDependencyFiles } from './dependency-files.js';
 import { exists } from './fs-utils.js';
@@ -322,7 +323,9 @@ async function localSteps(ctx: LocalInstallContext, pm: PackageManager): Promise
       try {
         await runTool(program, args, { cwd: ctx.appRoot, env, log, errorCode: failure.code, hint: failure.hint, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       } catch (error) {
-        throw withNpmReason(error, lines.join('\n'));
+        const failure = withNpmReason(error, lines.join('\n'));
+        const tls = failure instanceof Hop3Error ? untrustedCertificate(lines.join('\n')) : undefined;
+        throw tls ? untrustedCertificateError(tls, `${pm.name} ${args[0] ?? ''}`.trim(), undefined, failure as Hop3Error) : failure;
       }
     },
   };

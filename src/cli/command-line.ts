@@ -1,7 +1,7 @@
 /** Options whose value follows them as the next argument. */
-const VALUE_OPTIONS = new Set(['--name', '--builder', '--output', '--base-image', '--secret', '--jobs', '--port', '--target', '--artifact']);
+const VALUE_OPTIONS = new Set(['--name', '--builder', '--output', '--base-image', '--secret', '--jobs', '--port', '--target', '--artifact', '--ca-bundle', '--proxy']);
 /** Options whose value is a path on this host: recorded as a placeholder, so the record does not depend on where things are. */
-const PATH_OPTIONS = new Set(['--output', '--artifact']);
+const PATH_OPTIONS = new Set(['--output', '--artifact', '--ca-bundle']);
 
 /**
  * The command line as a build records it (metadata.provenance_inputs.command): `hop3`, then the arguments with
@@ -32,6 +32,8 @@ export function recordedCommandLine(args: readonly string[]): string[] {
 
 function recordedValue(option: string, value: string): string {
   if (PATH_OPTIONS.has(option)) return '<file>';
+  // A proxy URL may hold a password, and says where the build ran, not what it built.
+  if (option === '--proxy') return '<url>';
   if (option === '--secret') return `id=${/(?:^|,)id=([^,]*)/.exec(value)?.[1] ?? '?'}`;
   return value;
 }

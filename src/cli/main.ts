@@ -39,6 +39,8 @@ function program(setExit: (code: number) => void): Command {
         (spec: string, previous: SecretRequest[]) => [...previous, parseSecretOption(spec)],
         [] as SecretRequest[],
       )
+      .option('--ca-bundle <file>', 'PEM file of extra CAs for the build\'s registry and proxy connections (default: [build] ca-bundle, NODE_EXTRA_CA_CERTS, SSL_CERT_FILE...); never in the image or artifact')
+      .option('--proxy <url>', 'HTTP(S) proxy for the build (default: [build] proxy, HTTPS_PROXY/HTTP_PROXY); docker builds get it as build args')
       .option('--force', 'build again even when a finished build of the same inputs exists')
       .option('--quiet', 'hide tool output (pip, npm, docker, nix); keep step lines');
   const runOptions = (cmd: Command) =>

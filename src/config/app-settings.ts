@@ -51,6 +51,10 @@ export interface BuildSettings {
   secrets: string[];
   /** `[build] packages`: system packages the build needs. */
   packages: string[];
+  /** `[build] ca-bundle`: extra CAs for the build's connections (network-profile.ts resolves it against the app dir). */
+  caBundle: string | undefined;
+  /** `[build] proxy`: the build's HTTP(S) proxy. */
+  proxy: string | undefined;
 }
 
 export interface SourceSettings {
@@ -329,6 +333,8 @@ function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
       ignore: build.ignore ?? [],
       secrets: build.secrets ?? [],
       packages: build.packages ?? [],
+      caBundle: build['ca-bundle'],
+      proxy: build.proxy,
     },
     run: {
       workers,

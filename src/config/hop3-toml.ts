@@ -63,6 +63,10 @@ const BuildSection = z
     ignore: StringList,
     /** Build secret ids, each read from the environment variable of the same name. */
     secrets: StringList,
+    /** A PEM file of extra CAs for the build's registry and proxy connections (relative to the app dir). */
+    'ca-bundle': z.string().min(1),
+    /** The build's HTTP(S) proxy URL. */
+    proxy: z.string().min(1),
   })
   .partial()
   .strict();

@@ -16,6 +16,8 @@ export interface BuildFlags {
   output?: string;
   baseImage?: string;
   secret?: SecretRequest[];
+  caBundle?: string;
+  proxy?: string;
   force?: boolean;
   quiet?: boolean;
   json?: boolean;
@@ -38,6 +40,7 @@ function sharedOptions(flags: BuildFlags, ctx: CliContext): Omit<BuildRequest, '
     ...(flags.builder ? { builder: flags.builder } : {}),
     ...(flags.baseImage ? { baseImage: flags.baseImage } : {}),
     ...(flags.secret?.length ? { secrets: flags.secret } : {}),
+    ...(flags.caBundle !== undefined || flags.proxy !== undefined ? { network: { ...(flags.caBundle !== undefined ? { caBundle: flags.caBundle } : {}), ...(flags.proxy !== undefined ? { proxy: flags.proxy } : {}) } } : {}),
     ...(flags.force ? { force: true } : {}),
     commandLine: recordedCommandLine(process.argv.slice(2)),
     env: ctx.env,
