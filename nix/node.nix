@@ -9,7 +9,8 @@
     filter = path: _type: !(builtins.elem (baseNameOf path) [ ".git" ".hop3" ".venv" "node_modules" "result" "hop3.nix" "BUILD_ARTIFACT.json" ]);
   }
   # npm runs offline, so dependencies must be `file:` ones or in npm's cache. hop3 puts its static
-  # server (static-server.mjs) here when the app is a site its build makes (no start script).
+  # server (static-server.mjs) here when the app is a site its build makes (no start script), and
+  # the lockfile's registry tarballs in npm-cache/ (fetched on the host, integrity checked).
 , vendor ? null
 }:
 let
@@ -48,6 +49,7 @@ pkgs.runCommand name { nativeBuildInputs = [ pkgs.nodejs ] ++ buildInputs; } ''
   done
   cd $out/app
   export HOME=$TMPDIR npm_config_cache=$TMPDIR/npm-cache
+  ${if vendor != null && builtins.pathExists (vendor + "/npm-cache") then "cp -r ${vendor}/npm-cache $TMPDIR/npm-cache && chmod -R u+w $TMPDIR/npm-cache" else ""}
   ${if prebuild then "npm run heroku-prebuild" else ""}
   npm ${install} ${npmFlags}
   ${if buildScript != null then "npm run ${buildScript}" else ""}

@@ -17,6 +17,7 @@ import { detectPackageManager, MANAGER_FILES, managerCommands, managerEnv, type 
 import { buildScript, startPlan, type StartPlan } from './node-start.js';
 import { assertNodeVersion, hostNodeVersion, nodeRequirements } from './node-version.js';
 import { withNpmReason } from './npm-failure.js';
+import { vendorNpmTarballs } from './npm-vendor.js';
 import { readPackageJson, type PackageJson } from './package-json.js';
 import { describeStatic, installStaticServer, STATIC_SERVER_IN_APP, STATIC_SERVER_SCRIPT, staticServerDefaults } from './static.js';
 import { NIX_APP_ROOT, nixRuntime, type LocalInstallContext, type PlanStep, type Toolchain } from './toolchain.js';
@@ -185,6 +186,9 @@ export const node: Toolchain = {
   async nixVendor(ctx) {
     const defaults = await node.defaults(ctx.config, { appRoot: NIX_APP_ROOT });
     if (servesStatic(defaults)) await copyStaticServer(ctx.vendorDir);
+    // Registry dependencies: the build is offline, so their tarballs are fetched here, with the user's npm settings.
+    const vendored = await vendorNpmTarballs(ctx);
+    if (vendored > 0) ctx.log.info(`${vendored} npm tarballs vendored for the offline build`);
   },
 
   async dockerfile(config) {
