@@ -4,6 +4,7 @@ import { NginxRouter } from '../deployers/nginx-router.js';
 import { isHop3Error, tail } from '../errors.js';
 import { runCommand } from '../process/run-command.js';
 import { hop3Home } from '../state/hop3-home.js';
+import { describeNetworkProfile, resolveNetworkProfile } from '../config/network-profile.js';
 
 export interface Check {
   name: string;
@@ -56,7 +57,17 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
     }
   }
   checks.push(await routerCheck(env));
+  checks.push(...(await networkChecks(env)));
   return checks;
+}
+
+/** The network profile builds get from this environment and the user's npm config (an app's hop3.toml, .npmrc and --ca-bundle/--proxy add to it); secrets masked. */
+async function networkChecks(env: NodeJS.ProcessEnv): Promise<Check[]> {
+  const profile = await resolveNetworkProfile({ env });
+  return [
+    ...describeNetworkProfile(profile).map(({ name, detail }) => ({ name: `network ${name}`, usable: true, detail })),
+    ...profile.warnings.map((detail) => ({ name: 'network', usable: true, warning: true as const, detail, hint: 'Point the variable at a readable PEM file, or unset it; --ca-bundle FILE sets the bundle for one build.' })),
+  ];
 }
 
 /** The router for zero-downtime swaps: nginx, and whether hop3's own master is running for this HOP3_HOME. */
