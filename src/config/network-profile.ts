@@ -20,6 +20,8 @@ export interface NetworkProfile {
     scopes: Record<string, NetworkSetting>;
     /** Per-registry credentials as npmrc keys (`//host/path/:_authToken`) -> value: secrets. */
     credentials: Record<string, NetworkSetting>;
+    /** How npm talks to its registry: `fetch-retries`, `fetch-timeout`..., `strict-ssl`. */
+    fetch: Record<string, NetworkSetting>;
   };
   /** PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_TRUSTED_HOST from the environment. */
   pip: Record<string, NetworkSetting>;
@@ -58,6 +60,10 @@ const PIP_VARIABLES = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_FIND_LINKS',
 /** npmrc keys that carry a credential, after the `//host/path/:` prefix. */
 const CREDENTIAL_KEYS = new Set(['_authToken', '_auth', '_password', 'username', 'certfile', 'keyfile']);
 const SECRET_CREDENTIALS = new Set(['_authToken', '_auth', '_password']);
+/** npm settings on how it fetches, carried to builds that run elsewhere (a container's build stage). */
+const FETCH_KEYS = ['fetch-retries', 'fetch-retry-factor', 'fetch-retry-mintimeout', 'fetch-retry-maxtimeout', 'fetch-timeout', 'strict-ssl', 'maxsockets'];
+/** npm_config_* variables read as network settings. */
+const NPM_ENV_KEYS = ['registry', 'cafile', 'proxy', 'https-proxy', 'noproxy', ...FETCH_KEYS];
 
 export async function resolveNetworkProfile(request: NetworkRequest): Promise<NetworkProfile> {
   const { env, options = {}, settings = {} } = request;
@@ -98,8 +104,9 @@ export async function resolveNetworkProfile(request: NetworkRequest): Promise<Ne
   if (noProxy) proxy.noProxy = noProxy;
   for (const setting of [http, https]) if (setting) secrets.push(...urlSecrets(setting.value));
 
-  const npm: NetworkProfile['npm'] = { scopes: {}, credentials: {} };
+  const npm: NetworkProfile['npm'] = { scopes: {}, credentials: {}, fetch: {} };
   if (npmrc.values.registry) npm.registry = npmrc.values.registry;
+  for (const key of FETCH_KEYS) if (npmrc.values[key]) npm.fetch[key] = npmrc.values[key];
   for (const [key, setting] of Object.entries(npmrc.values)) {
     if (/^@[^:]+:registry$/.test(key)) npm.scopes[key.slice(0, -':registry'.length)] = setting;
     const credential = /^(\/\/.*):([^:]+)$/.exec(key);
@@ -146,6 +153,7 @@ export function npmrcText(profile: NetworkProfile): string | undefined {
     ...(profile.npm.registry ? [`registry=${profile.npm.registry.value}`] : []),
     ...Object.entries(profile.npm.scopes).map(([scope, setting]) => `${scope}:registry=${setting.value}`),
     ...Object.entries(profile.npm.credentials).map(([key, setting]) => `${key}=${setting.value}`),
+    ...Object.entries(profile.npm.fetch).map(([key, setting]) => `${key}=${setting.value}`),
   ];
   return lines.length > 0 ? `${lines.join('\n')}\n` : undefined;
 }
@@ -240,13 +248,16 @@ interface NpmConfig {
 }
 
 /**
- * The npm settings a build's network needs, read as npm reads them (without starting npm): the user's npmrc
- * (npm_config_userconfig, else ~/.npmrc), the app's own .npmrc, then npm_config_* variables; `${VAR}` expanded.
+ * The npm settings a build's network needs, read as npm reads them (without starting npm): the global npmrc
+ * (npm_config_globalconfig, else <prefix>/etc/npmrc), the user's (npm_config_userconfig, else ~/.npmrc), the app's
+ * own .npmrc, then npm_config_* variables; `${VAR}` expanded.
  */
 export async function readNpmConfig(env: NodeJS.ProcessEnv, appDir?: string): Promise<NpmConfig> {
   const values: Record<string, NetworkSetting> = {};
   const userConfig = env.npm_config_userconfig || env.NPM_CONFIG_USERCONFIG || path.join(env.HOME || os.homedir(), '.npmrc');
-  const files = [[userConfig, userConfig.startsWith(env.HOME || os.homedir()) ? `~${userConfig.slice((env.HOME || os.homedir()).length)}` : userConfig], ...(appDir ? [[path.join(appDir, '.npmrc'), "the app's .npmrc"]] : [])];
+  const prefix = env.npm_config_prefix || env.NPM_CONFIG_PREFIX || env.PREFIX || path.dirname(path.dirname(process.execPath));
+  const globalConfig = env.npm_config_globalconfig || env.NPM_CONFIG_GLOBALCONFIG || path.join(prefix, 'etc', 'npmrc');
+  const files = [[globalConfig, globalConfig], [userConfig, userConfig.startsWith(env.HOME || os.homedir()) ? `~${userConfig.slice((env.HOME || os.homedir()).length)}` : userConfig], ...(appDir ? [[path.join(appDir, '.npmrc'), "the app's .npmrc"]] : [])];
   for (const [file, label] of files) {
     const text = await readFile(file!, 'utf8').catch(() => undefined);
     if (text === undefined) continue;
@@ -256,7 +267,7 @@ export async function readNpmConfig(env: NodeJS.ProcessEnv, appDir?: string): Pr
     const match = /^npm_config_(.+)$/i.exec(name);
     if (!match || value === undefined || value === '') continue;
     const key = match[1]!.toLowerCase().replace(/_/g, '-');
-    if (['registry', 'cafile', 'proxy', 'https-proxy', 'noproxy'].includes(key)) values[key] = { value, source: `env ${name}` };
+    if (NPM_ENV_KEYS.includes(key)) values[key] = { value, source: `env ${name}` };
   }
   return { values };
 }

@@ -21,7 +21,7 @@ beforeAll(async () => {
   await writeFile(bundle, PEM);
   await writeFile(path.join(dir, 'not-pem.txt'), 'hello');
   await writeFile(userrc, `; comment\nregistry=https://npm.corp.example/\n@acme:registry="https://npm.acme.example/"\n//npm.corp.example/:_authToken=\${CORP_TOKEN}\n//npm.acme.example/:username=bob\n`);
-  base = { HOME: dir, npm_config_userconfig: userrc, CORP_TOKEN: TOKEN };
+  base = { HOME: dir, npm_config_userconfig: userrc, npm_config_globalconfig: path.join(dir, 'no-global-npmrc'), CORP_TOKEN: TOKEN };
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -63,8 +63,11 @@ describe('network profile', () => {
     expect(profile.npm.credentials['//npm.corp.example/:_authToken']?.value).toBe(TOKEN);
     expect(profile.secrets).toContain(TOKEN);
     expect(npmrcText(profile)).toContain(`//npm.corp.example/:_authToken=${TOKEN}`);
-    const fromEnv = await resolveNetworkProfile({ env: { ...base, npm_config_registry: 'https://env.example/' } });
+    const fromEnv = await resolveNetworkProfile({ env: { ...base, npm_config_registry: 'https://env.example/', npm_config_fetch_retries: '0' } });
     expect(fromEnv.npm.registry?.source).toBe('env npm_config_registry');
+    expect(npmrcText(fromEnv)).toContain('fetch-retries=0\n');
+    await writeFile(path.join(dir, 'global.npmrc'), `cafile=${bundle}\n`);
+    expect((await resolveNetworkProfile({ env: { ...base, npm_config_globalconfig: path.join(dir, 'global.npmrc') } })).caBundle?.source).toBe(`npm cafile (${path.join(dir, 'global.npmrc')})`);
   });
 
   it('describes itself with every secret masked', async () => {
