@@ -69,13 +69,13 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const paths = appPaths(appName, request.env);
   const unacted = notActedOnWarning(appConfig.settings);
   if (unacted) request.log.warn(unacted);
+  // The network profile is resolved once, from the app's own files: [source] downloads and every builder and tool of this build see the same CA, proxy and registries.
+  const network = await resolveNetworkProfile({ env: request.env, appDir, settings: appConfig.settings.build, ...(appConfig.settings.file ? { settingsFile: appConfig.settings.file } : {}), ...(request.network ? { options: request.network } : {}) });
+  const env = { ...request.env, ...networkEnv(network) };
   // With [source], the build reads the upstream code with the app's files over it (its digest covers both).
-  await using source = await effectiveSource(appDir, appConfig.settings.source, request);
+  await using source = await effectiveSource(appDir, appConfig.settings.source, { env, log: request.log, network, ...(request.signal ? { signal: request.signal } : {}) });
   const sourceDir = source.dir;
   const config = sourceDir === appDir ? appConfig : await loadAppConfig(sourceDir);
-  // The network profile is resolved once: every builder and tool of this build sees the same CA, proxy and registries.
-  const network = await resolveNetworkProfile({ env: request.env, appDir: sourceDir, settings: config.settings.build, ...(config.settings.file ? { settingsFile: config.settings.file } : {}), ...(request.network ? { options: request.network } : {}) });
-  const env = { ...request.env, ...networkEnv(network) };
   const staticfile = staticfileWarning(config.staticfile);
   if (staticfile) request.log.warn(staticfile);
   // The source is digested while the plan loads the builder and detects the toolchain: together, they cost the longest one.

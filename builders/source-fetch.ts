@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,6 +10,8 @@ import type { SourceSettings } from '../src/config/app-settings.js';
 import { Hop3Error, tail, wrapError } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { runCommand } from '../src/process/run-command.js';
+import type { NetworkProfile } from '../src/config/network-profile.js';
+import { proxiedGet } from './proxied-get.js';
 import { copySourceTree, listSourceTree, type SourceEntry } from './source-tree.js';
 
 /** The directory a build reads: the app dir itself, or a temporary merge of `[source]` and the app dir. */
@@ -21,6 +23,8 @@ export interface EffectiveSource extends AsyncDisposable {
 
 export interface SourceFetchOptions {
   env: NodeJS.ProcessEnv;
+  /** The build's proxy and CA bundle, which Node's fetch would not use. */
+  network?: NetworkProfile;
   log: Logger;
   signal?: AbortSignal;
 }
@@ -77,30 +81,44 @@ async function localCopy(url: string, appDir: string, root: string, options: Sou
 /** GET the URL into `file`; an unreachable network says so, with the offline way out. */
 async function download(url: string, file: string, options: SourceFetchOptions): Promise<string> {
   const signals = [AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS), ...(options.signal ? [options.signal] : [])];
-  let response: Response;
+  let response: { ok: boolean; status: number; statusText: string; body: Readable | null };
   try {
-    response = await fetch(url, { signal: AbortSignal.any(signals), redirect: 'follow' });
+    response = await get(url, AbortSignal.any(signals), options.network);
   } catch (error) {
     options.signal?.throwIfAborted();
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new Hop3Error('BUILD_SOURCE_NETWORK_UNREACHABLE', `Cannot download [source] ${url}: the network is unreachable from this host (${cause?.code ?? cause?.message ?? (error as Error).message}).`, {
+    throw new Hop3Error('BUILD_SOURCE_NETWORK_UNREACHABLE', `Cannot download [source] ${url}: the network is unreachable from this host (${cause?.code ?? (error as { code?: string }).code ?? cause?.message ?? (error as Error).message}).`, {
       cause: error,
       hint: 'Download the tarball where the network allows, put it on this host (e.g. in the app dir) and set [source] url = "file:///path/to/it.tar.gz" (or a path relative to the app).',
     });
   }
   if (!response.ok || !response.body) {
-    await response.body?.cancel();
+    response.body?.destroy();
     throw new Hop3Error('BUILD_SOURCE_FETCH_FAILED', `Cannot download [source] ${url}: the server answered ${response.status} ${response.statusText}.`, {
       hint: 'Check [source] url (and [metadata] upstream_version, if the url uses ${upstream_version}).',
     });
   }
   try {
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(file, { mode: 0o600 }));
+    await pipeline(response.body, createWriteStream(file, { mode: 0o600 }));
   } catch (error) {
     options.signal?.throwIfAborted();
     throw wrapError(error, 'BUILD_SOURCE_NETWORK_UNREACHABLE', `The download of [source] ${url} broke off`, 'Retry, or vendor the tarball: download it elsewhere and set [source] url = "file:///path/to/it.tar.gz".');
   }
   return file;
+}
+
+/** fetch, or with a proxy or CA bundle in the build's network profile, a GET that uses them. */
+async function get(url: string, signal: AbortSignal, network: NetworkProfile | undefined): Promise<{ ok: boolean; status: number; statusText: string; body: Readable | null }> {
+  const proxy = url.startsWith('https:') ? network?.proxy.https : network?.proxy.http;
+  if (proxy || network?.caBundle) {
+    const ca = network?.caBundle ? await readFile(network.caBundle.value, 'utf8') : undefined;
+    const noProxy = network?.proxy.noProxy?.value;
+    const response = await proxiedGet(url, { ...(proxy ? { proxy: proxy.value } : {}), ...(noProxy ? { noProxy } : {}), ...(ca ? { ca } : {}), signal });
+    const status = response.statusCode ?? 0;
+    return { ok: status >= 200 && status < 300, status, statusText: response.statusMessage ?? '', body: response };
+  }
+  const response = await fetch(url, { signal, redirect: 'follow' });
+  return { ok: response.ok, status: response.status, statusText: response.statusText, body: response.body ? Readable.fromWeb(response.body as import('node:stream/web').ReadableStream) : null };
 }
 
 /** Unpack with the host's tar (gzip, xz, bzip2 or none, as tar detects): it refuses absolute and `..` member paths. */

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,7 +14,15 @@ const LOCKED_EXPRESS = (JSON.parse(await readFile(path.join(ROOT, 'fixtures', 'n
 /** A real CONNECT proxy on 127.0.0.1 that records what it tunnels (and the credentials it was given), then forwards. */
 class RecordingProxy {
   readonly tunnels: { target: string; auth: string | undefined }[] = [];
-  private readonly server = http.createServer((_req, res) => res.writeHead(405).end());
+  /** Plain-http requests (absolute URLs) it was asked for; it answers those itself from `served`. */
+  readonly requests: string[] = [];
+  readonly served = new Map<string, Buffer>();
+  private readonly server = http.createServer((req, res) => {
+    this.requests.push(req.url ?? '');
+    const body = this.served.get(req.url ?? '');
+    if (body) res.writeHead(200, { 'content-type': 'application/gzip' }).end(body);
+    else res.writeHead(404).end();
+  });
   private readonly sockets = new Set<net.Socket>();
   port = 0;
 
@@ -73,6 +82,31 @@ describe('builds behind a proxy, with a private registry token (local builder)',
     } finally {
       expect((await sandbox.hop3(['stop', 'net-local'])).exitCode).toBe(0);
     }
+  });
+
+  it('downloads a [source] tarball through [build] proxy (a host only the proxy knows)', async () => {
+    await using sandbox = await Sandbox.create();
+    const staging = path.join(sandbox.dir, 'upstream', 'app-1.0');
+    await mkdir(staging, { recursive: true });
+    await writeFile(path.join(staging, 'Procfile'), 'web: exec python3 -m http.server "$PORT" --bind "$BIND_ADDRESS"\n');
+    const tarball = path.join(sandbox.dir, 'app.tgz');
+    await execa('tar', ['-czf', tarball, '-C', path.dirname(staging), 'app-1.0']);
+    const url = 'http://upstream.invalid/app-1.0.tgz';
+    proxy.served.set(url, await readFile(tarball));
+    const app = path.join(sandbox.dir, 'apps', 'net-source');
+    await mkdir(app, { recursive: true });
+    await writeFile(path.join(app, 'hop3.toml'), `[build]\nproxy = "http://127.0.0.1:${proxy.port}"\n\n[source]\nurl = "${url}"\n`);
+    const build = await sandbox.hop3(['build', app]);
+    expect(build.exitCode, build.all).toBe(0);
+    expect(proxy.requests).toContain(url);
+    // https: tunnelled with CONNECT, and checked against the build's CA bundle (this host's, which the interception needs).
+    const https = 'https://registry.npmjs.org/is-number/-/is-number-7.0.0.tgz';
+    await writeFile(path.join(app, 'hop3.toml'), `[build]\ntoolchain = "generic"\n\n[source]\nurl = "${https}"\n`);
+    await writeFile(path.join(app, 'Procfile'), 'web: exec python3 -m http.server "$PORT" --bind "$BIND_ADDRESS"\n');
+    const tunnels = proxy.tunnels.length;
+    const viaConnect = await sandbox.hop3(['build', app, '--proxy', `http://127.0.0.1:${proxy.port}`]);
+    expect(viaConnect.exitCode, viaConnect.all).toBe(0);
+    expect(proxy.tunnels.slice(tunnels).map((t) => t.target)).toEqual(['registry.npmjs.org:443']);
   });
 
   it('refuses a --ca-bundle that is not a PEM file and a --proxy that is not a URL, before building', async () => {
