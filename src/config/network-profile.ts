@@ -127,13 +127,17 @@ export async function resolveNetworkProfile(request: NetworkRequest): Promise<Ne
   return { ...(caBundle ? { caBundle } : {}), proxy, npm, pip, secrets: [...new Set(secrets.filter((s) => s.length > 0))], warnings };
 }
 
+/** Where a CA bundle is explicit (the option, hop3.toml), not one the user's tools already read. */
+const EXPLICIT_CA = /^(--ca-bundle|\[build\] ca-bundle)/;
+
 /**
- * The environment the build's own tools (npm, pip, git, nix, corepack) need on this host, on top of the user's: the
- * CA bundle under every name they read, and the proxy under both spellings. Already-set values are rewritten the same.
+ * The environment the build's own tools (npm, pip, git, nix, corepack) need on this host, on top of the user's: an
+ * explicit CA bundle under every name they read (one from the environment is there already, and its neighbours,
+ * e.g. a full SSL_CERT_FILE beside a one-CA NODE_EXTRA_CA_CERTS, are the user's to keep), and the proxy under both spellings.
  */
 export function networkEnv(profile: NetworkProfile): Record<string, string> {
   const env: Record<string, string> = {};
-  if (profile.caBundle) for (const name of [...CA_VARIABLES, 'NIX_SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO']) env[name] = profile.caBundle.value;
+  if (profile.caBundle && EXPLICIT_CA.test(profile.caBundle.source)) for (const name of [...CA_VARIABLES, 'NIX_SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO']) env[name] = profile.caBundle.value;
   return { ...env, ...proxyVariables(profile) };
 }
 

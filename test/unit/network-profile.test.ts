@@ -78,9 +78,10 @@ describe('network profile', () => {
     expect(text).toContain(bundle);
   });
 
-  it('gives tools the CA under every name they read', async () => {
+  it('gives tools an explicit CA under every name they read, and leaves the variables of one from the environment alone', async () => {
     const env = networkEnv(await resolveNetworkProfile({ env: base, options: { caBundle: bundle } }));
     for (const name of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'PIP_CERT', 'NIX_SSL_CERT_FILE']) expect(env[name]).toBe(bundle);
+    expect(networkEnv(await resolveNetworkProfile({ env: { ...base, NODE_EXTRA_CA_CERTS: bundle } }))).toEqual({});
   });
 
   it('parses npmrc values as npm does: quotes, comments, ${VAR}', () => {
