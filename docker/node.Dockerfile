@@ -29,7 +29,8 @@ ARG COREPACK_INTEGRITY_KEYS
 # hop3:copy-dependency-files
 COPY .hop3/package-manager-setup.mjs /app/.hop3/package-manager-setup.mjs
 # With a CA bundle or registry settings (issue #14), hop3 replaces the next line with a COPY of them into
-# /tmp/hop3-network, which the steps below source; the final stage copies /app only, so they stay here.
+# /tmp/hop3-network, which the steps below source (the copy `COPY . /app` makes is removed after the build step);
+# the final stage copies /app only, so they stay in this stage.
 # hop3:network
 # Without a build script, dev dependencies go now; with one, after the build that may need them.
 RUN set -e; \
@@ -43,8 +44,8 @@ RUN set -e; \
     if [ -f /tmp/hop3-network/env.sh ]; then . /tmp/hop3-network/env.sh; fi; \
     export PATH="/app/.hop3/bin:$PATH"; \
     if [ -n "$HOP3_NODE_BUILD" ]; then set -- "$HOP3_NODE_BUILD" "$HOP3_NODE_PRUNE"; else set --; fi; \
-    for step in "$@" "$HOP3_NODE_CLEANUP"; do if [ -n "$step" ]; then echo "\$ $step"; sh -c "$step"; fi; done
-# hop3:network-cleanup
+    for step in "$@" "$HOP3_NODE_CLEANUP"; do if [ -n "$step" ]; then echo "\$ $step"; sh -c "$step"; fi; done; \
+    rm -rf /app/.hop3-network
 
 # Final stage: the base image plus /app (with its production node_modules, and yarn or pnpm in .hop3/ when used).
 FROM ${BASE_IMAGE}
