@@ -68,6 +68,8 @@ missing_packages() {
   command -v bc >/dev/null 2>&1 || pkgs+=(bc)
   # a real registry for the push/pull tests (test/helpers/local-registry.ts starts its own on 127.0.0.1; no service is used)
   [ -x /usr/bin/docker-registry ] || pkgs+=(docker-registry)
+  # a throwaway CA for the docker network test (issue #14: no final image may hold it)
+  command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
   echo "${pkgs[*]:-}"
 }
 
