@@ -240,7 +240,9 @@ function checkedProxy(value: string, source: string, usage: boolean): string {
 function urlSecrets(value: string): string[] {
   try {
     const url = new URL(value);
-    return [url.password && decodeURIComponent(url.password), url.password && url.password, !url.password && url.username ? url.username : ''].filter((s): s is string => !!s);
+    // A token as the user name (https://TOKEN@host) is a secret; a short name is not (masking it would garble the log).
+    const user = !url.password && url.username.length >= 8 ? url.username : '';
+    return [url.password && decodeURIComponent(url.password), url.password, user].filter((s): s is string => s.length >= 4);
   } catch {
     return [];
   }
