@@ -1,5 +1,5 @@
 /** Options whose value follows them as the next argument. */
-const VALUE_OPTIONS = new Set(['--name', '--builder', '--output', '--base-image', '--secret', '--jobs', '--port', '--target', '--artifact', '--ca-bundle', '--proxy']);
+const VALUE_OPTIONS = new Set(['--name', '--builder', '--output', '--base-image', '--secret', '--jobs', '--port', '--target', '--artifact', '--ca-bundle', '--proxy', '--replicas']);
 /** Options whose value is a path on this host: recorded as a placeholder, so the record does not depend on where things are. */
 const PATH_OPTIONS = new Set(['--output', '--artifact', '--ca-bundle']);
 

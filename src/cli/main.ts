@@ -47,6 +47,7 @@ function program(setExit: (code: number) => void): Command {
     cmd
       .option('--port <port>', 'host port for the web worker on 127.0.0.1 (default: the app\'s previous port, else a free one)', parsePort)
       .option('--foreground', 'stay attached: stream logs, stop the workers on Ctrl-C')
+      .option('--replicas <n>', 'tasks per worker on the swarm target (default: [run] replicas, else 1)', parseCount('--replicas', { min: 1, example: 2 }))
       .addOption(new Option('--target <target>', 'where to run it (default: [deploy] target, else what the artifact\'s location needs)').choices(TARGET_NAMES));
 
   buildOptions(

@@ -68,7 +68,7 @@ export interface RunSettings {
   /** Undefined when not declared: the Procfile's prerun hook applies then. */
   beforeRun: string[] | undefined;
   /** How releases run: recorded in the artifact (metadata.release_policy) for the run side. */
-  policy: { keep_releases?: number; max_restarts?: number; restart_window?: number; drain?: number };
+  policy: { keep_releases?: number; max_restarts?: number; restart_window?: number; drain?: number; replicas?: number };
   /** `[run] user`: who the process deployer runs the app as; undefined: hop3's own user. */
   user: string | undefined;
   /** `[run] packages`: system packages the app needs to run. */
@@ -343,7 +343,7 @@ function toSettings(toml: Hop3Toml): Omit<AppSettings, 'file'> {
       packages: run.packages ?? [],
       startTimeout: run['start-timeout'],
       webPort: webPort(toml),
-      policy: definedOnly({ keep_releases: run['keep-releases'], max_restarts: run['max-restarts'], restart_window: run['restart-window'], drain: run.drain }),
+      policy: definedOnly({ keep_releases: run['keep-releases'], max_restarts: run['max-restarts'], restart_window: run['restart-window'], drain: run.drain, replicas: run.replicas }),
     },
     health: {
       path: healthcheck.path ?? run.healthcheck,

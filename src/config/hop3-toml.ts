@@ -92,6 +92,8 @@ const RunSection = z
     'restart-window': z.number().positive(),
     /** Seconds the old release keeps serving after the router switched to the new one. */
     drain: z.number().nonnegative(),
+    /** Tasks per worker on a target that runs replicas (swarm). */
+    replicas: z.number().int().min(1).max(1000),
     /** The user the process deployer runs workers and before-run as (hop3 must run as root to switch). */
     user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/, 'a user name such as "nobody" or a numeric uid'),
   })

@@ -16,7 +16,7 @@ import { appVariables, webWorkerName } from './worker-env.js';
 
 /** Seconds a container gets to stop on SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_S = 5;
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Runs image references: one container per worker, the web port published on 127.0.0.1. */
 export class ContainerDeployer implements Deployer {
@@ -212,7 +212,7 @@ export class ContainerDeployer implements Deployer {
  * none; NET_BIND_SERVICE comes back only to listen on a port below 1024), and no privilege gained
  * through setuid binaries. Ports are published on 127.0.0.1 only (see deploy).
  */
-function leastPrivilege(listenPort?: number): { Privileged: false; CapDrop: string[]; CapAdd?: string[]; SecurityOpt: string[] } {
+export function leastPrivilege(listenPort?: number): { Privileged: false; CapDrop: string[]; CapAdd?: string[]; SecurityOpt: string[] } {
   return {
     Privileged: false,
     CapDrop: ['ALL'],
@@ -227,7 +227,7 @@ function leastPrivilege(listenPort?: number): { Privileged: false; CapDrop: stri
  * loopback; the host side is bound to 127.0.0.1, so the app is still not exposed beyond this host.
  * PORT is the port the app listens on in the container (`[port] web`, else the host port).
  */
-function containerEnv(artifact: Artifact, worker: string, options: { port: number; imagePath: string; generated: Readonly<Record<string, string>> | undefined }): string[] {
+export function containerEnv(artifact: Artifact, worker: string, options: { port: number; imagePath: string; generated: Readonly<Record<string, string>> | undefined }): string[] {
   const hop3 = {
     APP: artifact.app_name,
     PROC_TYPE: worker,

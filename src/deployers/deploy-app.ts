@@ -27,6 +27,8 @@ export interface RunRequest {
   port?: number;
   /** --target; else `[deploy] target` recorded in the artifact; else the default for its location. */
   target?: string;
+  /** --replicas: tasks per worker, on an orchestrated target (swarm); else `[run] replicas`. */
+  replicas?: number;
   env: NodeJS.ProcessEnv;
   log: Logger;
   signal?: AbortSignal;
@@ -56,8 +58,14 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
       });
     }
     const deployer = await load(targetFor(request.artifact, request.target));
+    if (request.replicas !== undefined && request.replicas !== 1 && !deployer.orchestrated) {
+      throw new Hop3Error('DEPLOY_REPLICAS_UNSUPPORTED', `The ${deployer.name} target runs one copy of each worker; --replicas ${request.replicas} needs an orchestrated target.`, {
+        usage: true,
+        hint: 'Run it with --target swarm (a Docker Swarm manager), or leave out --replicas.',
+      });
+    }
     const active = await activeReleases(paths);
-    const router = await NginxRouter.find(request.env);
+    const router = deployer.orchestrated ? undefined : await NginxRouter.find(request.env);
     const unchanged = await alreadyLive(active, deployer, router, request);
     if (unchanged) {
       log.step(`unchanged: release ${unchanged.release} already runs build ${unchanged.artifact.build_id} and is healthy; nothing restarted`);
@@ -78,8 +86,17 @@ export async function runArtifact(request: RunRequest): Promise<Release> {
       created_at: now,
       started_at: now,
       ...(request.rollbackOf !== undefined ? { rollback_of: request.rollbackOf } : {}),
+      ...(deployer.orchestrated ? { replicas: request.replicas ?? releasePolicy(request.artifact).replicas } : {}),
       workers: [],
     };
+    if (deployer.orchestrated) {
+      try {
+        return await updateInPlace(release, { deployer, active, paths, request, load });
+      } catch (error) {
+        await claim.release();
+        throw error;
+      }
+    }
     if (router) {
       try {
         return await swapBehindRouter(release, { deployer, router, active, paths, request, load });
@@ -123,10 +140,40 @@ async function alreadyLive(active: readonly Release[], deployer: Deployer, route
   if (!live || others.length > 0 || live.status !== 'live' || request.rollbackOf !== undefined) return undefined;
   if (live.deployer !== deployer.name || serializeArtifact(live.artifact) !== serializeArtifact(request.artifact)) return undefined;
   if (request.port !== undefined && request.port !== (live.public_port ?? live.port)) return undefined;
+  if (deployer.orchestrated && (request.replicas ?? releasePolicy(request.artifact).replicas) !== live.replicas) return undefined;
   const routed = router !== undefined && router.masterPid() !== undefined;
   if (routed !== (live.public_port !== undefined)) return undefined;
   const workers = await deployer.status(live, request);
   return workers.length > 0 && workers.every((w) => w.running || w.state === 'finished') ? live : undefined;
+}
+
+/**
+ * An orchestrated target's deploy: the engine updates the app's services in place, rolling tasks over
+ * (and rolling a failed update back itself, so the running release keeps serving). Releases of another
+ * target stop first (the engine publishes the same port); the releases it replaces are retired after, their
+ * stop removing only what the new release did not take over (a worker it no longer has).
+ */
+async function updateInPlace(release: Release, { deployer, active, paths, request, load }: Omit<SwapContext, 'router'>): Promise<Release> {
+  const { log } = request;
+  const [same, other] = [active.filter((r) => r.deployer === deployer.name), active.filter((r) => r.deployer !== deployer.name)];
+  for (const old of other) {
+    log.step(`stopping release ${old.release} (${old.deployer} target) before the ${deployer.name} target takes the app over`);
+    await stopRelease(old, load, request, `replaced by release ${release.release} (${deployer.name} target)`);
+  }
+  if (other.some((r) => r.public_port !== undefined)) await (await NginxRouter.find(request.env))?.unroute(paths.app);
+  await writeRelease(paths, release);
+  await releasePhase(release, deployer, paths, request);
+  const live = same.findLast((r) => r.status === 'live');
+  log.step(`${live ? 'updating' : 'creating'} ${paths.app}'s services to release ${release.release} (build ${release.artifact.build_id}, ${release.replicas ?? 1} replica${release.replicas === 1 ? '' : 's'} per worker) with the ${deployer.name} deployer on port ${release.port}`);
+  let started: Release;
+  try {
+    started = await startRelease(release, deployer, paths, request);
+  } catch (error) {
+    throw live && isHop3Error(error) ? error.with({ keptBuild: live.artifact.build_id }) : error;
+  }
+  for (const old of same) await stopRelease(old, load, request, old.status === 'live' ? `replaced by release ${release.release}` : 'interrupted while starting');
+  await pruneReleases(paths, request, load);
+  return started;
 }
 
 /** Long enough for nginx to apply a reload and its old workers to finish what they sent to the old release. */
@@ -244,7 +291,9 @@ export async function rollbackApp(app: string, request: Omit<RunRequest, 'artifa
     });
   }
   request.log.step(`rolling ${app} back to release ${target.release} (build ${target.artifact.build_id})`);
-  return runArtifact({ ...request, app, artifact: target.artifact, target: target.deployer, rollbackOf: target.release });
+  // The app keeps its scale: a rollback changes the build, not how many tasks run it.
+  const replicas = request.replicas ?? live?.replicas ?? target.replicas;
+  return runArtifact({ ...request, app, artifact: target.artifact, target: target.deployer, rollbackOf: target.release, ...(replicas !== undefined ? { replicas } : {}) });
 }
 
 /**
@@ -302,7 +351,7 @@ async function startRelease(release: Release, deployer: Deployer, paths: AppPath
   let started;
   try {
     const generatedEnv = await loadGeneratedEnv(paths, generatedEnvSpecs(release.artifact), request.log);
-    started = await deployer.deploy(release.artifact, { paths, release: release.release, port: release.port, generatedEnv, env: request.env, log: request.log, ...(request.signal ? { signal: request.signal } : {}), record: record.worker });
+    started = await deployer.deploy(release.artifact, { paths, release: release.release, port: release.port, generatedEnv, ...(release.replicas !== undefined ? { replicas: release.replicas } : {}), env: request.env, log: request.log, ...(request.signal ? { signal: request.signal } : {}), record: record.worker });
   } catch (error) {
     await record.end('failed', error instanceof Error ? error.message : String(error)).catch(() => {});
     throw error;

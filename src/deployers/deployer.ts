@@ -25,6 +25,8 @@ export interface DeployOptions extends DeployerContext {
   port: number;
   /** The app's generated `[env]` values (state/generated-env.ts), for the workers' environment only. */
   generatedEnv?: Readonly<Record<string, string>>;
+  /** Tasks per worker, for an orchestrated target (--replicas); absent: `[run] replicas`, else 1. */
+  replicas?: number;
   /**
    * Persist a worker record as soon as it exists — before its process or container starts (with what
    * will identify it) and again once started — so a hop3 killed mid-deploy leaves a true record.
@@ -55,6 +57,8 @@ export interface WorkerStatus extends WorkerRecord {
   restarts?: number;
   /** The target's own word for it: running, restarting, failed, finished... */
   state?: string;
+  /** An orchestrated target's task: its id, replica slot and the node it runs on. */
+  task?: { id: string; slot: number | null; node: string };
 }
 
 export interface LogOptions extends DeployerContext {
@@ -68,6 +72,12 @@ export interface LogOptions extends DeployerContext {
 export interface Deployer {
   /** The target name: process, container... */
   readonly name: string;
+  /**
+   * Workers are services of an orchestrator (Swarm): a deploy updates them in place (the engine rolls
+   * tasks over, and rolls a failed update back itself), each runs `replicas` tasks, and the engine
+   * publishes the web port (no router). Then `stop` of a release leaves a service a later release took over.
+   */
+  readonly orchestrated?: boolean;
   /**
    * Refuse an artifact this deployer cannot start here (its directory or image is missing, the engine is
    * unreachable). Called before the running release is stopped, so a refusal leaves it serving. Reads only;

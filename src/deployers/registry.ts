@@ -6,6 +6,8 @@ import type { Deployer, DeployerEngines } from './deployer.js';
 interface TargetEntry {
   /** Location kinds it runs; the first target listing a kind is that kind's default. */
   runs: readonly LocationKind[];
+  /** Location kinds it runs only when asked for by name. */
+  asked?: readonly LocationKind[];
   load(engines: DeployerEngines): Promise<Deployer>;
 }
 
@@ -17,6 +19,8 @@ interface TargetEntry {
 const TARGETS = {
   process: { runs: ['host-path', 'store-path'], load: async () => new (await import('./process-deployer.js')).ProcessDeployer() },
   container: { runs: ['image'], load: async (engines: DeployerEngines) => new (await import('./container-deployer.js')).ContainerDeployer(engines) },
+  // Never a default: an image runs on Swarm only when asked (--target swarm, [deploy] target = "swarm").
+  swarm: { runs: [], asked: ['image'], load: async (engines: DeployerEngines) => new (await import('./swarm-deployer.js')).SwarmDeployer(engines) },
 } satisfies Record<string, TargetEntry>;
 
 export type TargetName = keyof typeof TARGETS;
@@ -48,9 +52,9 @@ export function targetFor(artifact: Artifact, requested?: string): TargetName {
       throw new Hop3Error('DEPLOY_UNKNOWN_TARGET', `There is no deployer target ${JSON.stringify(asked)}.`, { usage: true, hint: `Targets: ${TARGET_NAMES.join(', ')}.` });
     }
     const target = asked as TargetName;
-    if (!(TARGETS[target].runs as readonly LocationKind[]).includes(kind)) {
+    if (!runsWhenAsked(target).includes(kind)) {
       throw new Hop3Error('DEPLOY_TARGET_MISMATCH', `The ${target} target cannot run ${artifact.app_name} build ${artifact.build_id}: its location is a ${kind} (${artifact.location}).`, {
-        hint: `Targets for a ${kind}: ${targetsFor(kind).join(', ') || 'none'}. Rebuild with another builder, or choose one of those.`,
+        hint: `Targets for a ${kind}: ${TARGET_NAMES.filter((name) => runsWhenAsked(name).includes(kind)).join(', ') || 'none'}. Rebuild with another builder, or choose one of those.`,
       });
     }
     return target;
@@ -62,6 +66,11 @@ export function targetFor(artifact: Artifact, requested?: string): TargetName {
     });
   }
   return fallback;
+}
+
+function runsWhenAsked(target: TargetName): readonly LocationKind[] {
+  const entry: TargetEntry = TARGETS[target];
+  return [...entry.runs, ...(entry.asked ?? [])];
 }
 
 function targetsFor(kind: LocationKind): TargetName[] {

@@ -3,12 +3,14 @@ import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error } from '../errors.js';
 import { GeneratedEnvSpecsSchema } from '../state/generated-env.js';
 
-/** `[run] keep-releases, max-restarts, restart-window, drain`, recorded at build in metadata.release_policy, with defaults. */
+/** `[run] keep-releases, max-restarts, restart-window, drain, replicas`, recorded at build in metadata.release_policy, with defaults. */
 const ReleasePolicySchema = z.object({
   keep_releases: z.number().int().min(1).default(5),
   max_restarts: z.number().int().nonnegative().default(5),
   restart_window: z.number().positive().default(60),
   drain: z.number().nonnegative().default(2),
+  /** Tasks per worker where the target runs replicas (swarm); others run one. */
+  replicas: z.number().int().min(1).default(1),
 });
 
 export type ReleasePolicy = z.infer<typeof ReleasePolicySchema>;

@@ -13,7 +13,9 @@ export function dockerHostOf(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * A client for the daemon DOCKER_HOST names (unix:// or tcp://, TLS with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH).
+ * A client for the daemon DOCKER_HOST names (unix://, tcp:// with TLS from DOCKER_TLS_VERIFY/DOCKER_CERT_PATH,
+ * or ssh://[user@]host[:port], where the remote `docker system dial-stdio` reaches its daemon, authenticated by
+ * the ssh agent of SSH_AUTH_SOCK as the docker CLI does).
  * No API version is pinned: the daemon answers in its own version, and hop3 only uses fields
  * that exist in API 1.41 (Engine 20.10), so that older and newer engines both work.
  */
@@ -21,6 +23,7 @@ export function createDockerClient(env: NodeJS.ProcessEnv = process.env): Docker
   const host = dockerHostOf(env);
   if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) || DEFAULT_SOCKET });
   const scheme = host.includes('://') ? host.slice(0, host.indexOf('://')).toLowerCase() : 'tcp';
+  if (scheme === 'ssh') return sshClient(host, env);
   if (scheme !== 'tcp' && scheme !== 'http' && scheme !== 'https') throw invalidHost(host);
   let url: URL;
   try {
@@ -33,6 +36,23 @@ export function createDockerClient(env: NodeJS.ProcessEnv = process.env): Docker
   const tls = env.DOCKER_TLS_VERIFY === '1' || scheme === 'https' || url.port === '2376';
   const certs = tls && env.DOCKER_CERT_PATH ? readCerts(env.DOCKER_CERT_PATH) : {};
   return new Docker({ host: url.hostname, port: url.port || (tls ? 2376 : 2375), protocol: tls ? 'https' : 'http', ...certs });
+}
+
+function sshClient(host: string, env: NodeJS.ProcessEnv): DockerClient {
+  let url: URL;
+  try {
+    url = new URL(`ssh://${host.slice('ssh://'.length)}`);
+  } catch {
+    throw invalidHost(host);
+  }
+  if (!url.hostname || (url.pathname !== '' && url.pathname !== '/')) throw invalidHost(host);
+  return new Docker({
+    protocol: 'ssh',
+    host: url.hostname,
+    port: url.port || 22,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    sshOptions: { ...(env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}) },
+  } as Docker.DockerOptions);
 }
 
 function readCerts(dir: string): { ca: Buffer; cert: Buffer; key: Buffer } {
@@ -49,7 +69,7 @@ function readCerts(dir: string): { ca: Buffer; cert: Buffer; key: Buffer } {
 
 function invalidHost(host: string): Hop3Error {
   return new Hop3Error('BUILD_DOCKER_HOST_INVALID', `DOCKER_HOST=${host} is not a Docker address hop3 can use.`, {
-    hint: 'Use unix:///var/run/docker.sock or tcp://HOST:PORT, or unset DOCKER_HOST for the default socket.',
+    hint: 'Use unix:///var/run/docker.sock, tcp://HOST:PORT or ssh://USER@HOST, or unset DOCKER_HOST for the default socket.',
   });
 }
 

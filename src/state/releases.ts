@@ -12,7 +12,7 @@ import { homeOf, homeWriteError } from './home-write-error.js';
 const WorkerRecordSchema = z
   .object({
     name: z.string(),
-    /** Process id (process target) or container id (container target); "" while it is being started. */
+    /** Process id (process target), container id (container target) or service id (swarm); "" while it is being started. */
     id: z.string(),
     /** Host file the worker logs to, when the target logs to files. */
     log: z.string().optional(),
@@ -40,6 +40,8 @@ const ReleaseSchema = z
     port: z.number().int(),
     /** The app's public port when the router serves it. */
     public_port: z.number().int().optional(),
+    /** Tasks per worker, on an orchestrated target (swarm). */
+    replicas: z.number().int().positive().optional(),
     /** The release it brought back, for a rollback. */
     rollback_of: z.number().int().optional(),
     url: z.string().nullable(),

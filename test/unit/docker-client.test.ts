@@ -67,7 +67,15 @@ describe('DOCKER_HOST', () => {
     expectCode(() => createDockerClient({ DOCKER_HOST: 'tcp://10.0.0.5:2376', DOCKER_CERT_PATH: empty }), 'BUILD_DOCKER_TLS_CERTS', `Cannot read the Docker TLS certificates in DOCKER_CERT_PATH=${empty}: ENOENT`);
   });
 
-  it.each(['ssh://me@build-host', 'npipe:////./pipe/docker_engine', 'fd://', 'tcp://[not-an-ip', 'http://', 'tcp://', 'tcp://:2375', 'ftp://10.0.0.5:21'])('refuses DOCKER_HOST=%s with BUILD_DOCKER_HOST_INVALID', (host) => {
+  it.each([
+    ['ssh://me@build-host', { host: 'build-host', port: '22', username: 'me', agent: '/run/agent.sock' }],
+    ['ssh://build-host:2222', { host: 'build-host', port: '2222', username: undefined, agent: '/run/agent.sock' }],
+  ])('%s: connects over ssh (the remote docker dial-stdio), with the agent of SSH_AUTH_SOCK', (host, expected) => {
+    const modem = createDockerClient({ DOCKER_HOST: host, SSH_AUTH_SOCK: '/run/agent.sock' }).modem as unknown as { host: string; port: number | string; protocol: string; username?: string; sshOptions: { agent?: string } };
+    expect({ protocol: modem.protocol, host: modem.host, port: String(modem.port), username: modem.username, agent: modem.sshOptions.agent }).toEqual({ protocol: 'ssh', ...expected });
+  });
+
+  it.each(['ssh://', 'ssh://me@host/path', 'npipe:////./pipe/docker_engine', 'fd://', 'tcp://[not-an-ip', 'http://', 'tcp://', 'tcp://:2375', 'ftp://10.0.0.5:21'])('refuses DOCKER_HOST=%s with BUILD_DOCKER_HOST_INVALID', (host) => {
     expectCode(() => createDockerClient({ DOCKER_HOST: host }), 'BUILD_DOCKER_HOST_INVALID', `DOCKER_HOST=${host} is not a Docker address hop3 can use.`);
   });
 });

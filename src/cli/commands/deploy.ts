@@ -15,7 +15,7 @@ export async function run(dir: string, flags: BuildFlags & RunFlags): Promise<nu
   try {
     built = await buildApp(buildRequest(dir, flags, ctx, live));
     // The build's secrets stay masked in what the run half prints too.
-    state = await runArtifact({ artifact: built.artifact, ...(flags.port ? { port: flags.port } : {}), ...(flags.target ? { target: flags.target } : {}), env: ctx.env, log: built.redact.logger(live), signal: ctx.signal });
+    state = await runArtifact({ artifact: built.artifact, ...(flags.port ? { port: flags.port } : {}), ...(flags.target ? { target: flags.target } : {}), ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}), env: ctx.env, log: built.redact.logger(live), signal: ctx.signal });
   } catch (error) {
     throw built ? built.redact.error(error) : error;
   } finally {

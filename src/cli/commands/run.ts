@@ -10,6 +10,7 @@ export interface RunFlags {
   port?: number;
   foreground?: boolean;
   target?: string;
+  replicas?: number;
 }
 
 export async function run(target: string, flags: RunFlags): Promise<number> {
@@ -27,7 +28,7 @@ export async function run(target: string, flags: RunFlags): Promise<number> {
       log,
       signal: ctx.signal,
     });
-    state = await runArtifact({ artifact, app, ...(flags.port ? { port: flags.port } : {}), ...(flags.target ? { target: flags.target } : {}), env: ctx.env, log, signal: ctx.signal });
+    state = await runArtifact({ artifact, app, ...(flags.port ? { port: flags.port } : {}), ...(flags.target ? { target: flags.target } : {}), ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}), env: ctx.env, log, signal: ctx.signal });
   } finally {
     progress?.close();
   }

@@ -60,6 +60,6 @@ function describe(status: Entry): string {
   if (!status.deployer) return `${status.app}: stopped\n`;
   const state = status.status === 'starting' ? 'STARTING (a deploy in progress, or one that was interrupted: deploy again or hop3 stop)' : status.running ? 'running' : 'DEGRADED';
   const head = `${status.app}: ${state} release ${status.release} build ${status.build_id} (${status.builder} artifact, ${status.deployer} deployer)${status.url ? ` ${status.url}` : ''}\n`;
-  const workers = status.workers.map((w) => `  ${w.name.padEnd(10)} ${w.running ? 'up  ' : 'down'} ${w.id || '(starting)'}${w.state && w.state !== 'running' ? ` ${w.state}` : ''}${w.restarts ? ` (${w.restarts} restarts)` : ''}${w.problem ? ` (not signalled: ${w.problem})` : ''}\n`);
+  const workers = status.workers.map((w) => `  ${w.name.padEnd(10)} ${w.running ? 'up  ' : 'down'} ${w.id || '(starting)'}${w.task ? ` task ${w.task.slot ?? '-'} on ${w.task.node}` : ''}${w.state && w.state !== 'running' ? ` ${w.state}` : ''}${w.restarts ? ` (${w.restarts} restarts)` : ''}${w.problem ? ` (not signalled: ${w.problem})` : ''}\n`);
   return head + workers.join('');
 }
