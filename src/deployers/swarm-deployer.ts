@@ -343,7 +343,7 @@ function serviceSpec(artifact: Artifact, options: DeployOptions, s: { worker: st
         StopGracePeriod: STOP_GRACE_S * NS,
         CapabilityDrop: CapDrop,
         ...(CapAdd ? { CapabilityAdd: CapAdd } : {}),
-        ...(s.web ? { HealthCheck: healthCheck(artifact, listen) } : {}),
+        ...(s.web ? { Healthcheck: healthCheck(artifact, listen) } : {}),
       },
       ...(Memory || NanoCpus ? { Resources: { Limits: { ...(Memory ? { MemoryBytes: Memory } : {}), ...(NanoCpus ? { NanoCPUs: NanoCpus } : {}) } } } : {}),
       // Swarm restarts a crashed task up to max-restarts times within restart-window seconds.

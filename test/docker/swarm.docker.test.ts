@@ -1,0 +1,128 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort, logLines, Sandbox } from '../helpers/sandbox.js';
+import { describeDocker, docker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
+import { singleNodeSwarm, sweepServices, tcpEngineProxy } from './swarm-engine.js';
+
+const APPS = ['swm-app', 'swm-scale'];
+/** This machine's routing mesh does not answer (see README): the tests that fetch publish in host mode. */
+const HOST_MODE = { HOP3_SWARM_PUBLISH: 'host', HOP3_ROUTER: 'off' };
+
+const body = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
+
+describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
+  let swarm: Awaited<ReturnType<typeof singleNodeSwarm>>;
+  let sandbox: Sandbox;
+  /** Artifact files of swap-app builds: v1, v2, and one whose /health fails. */
+  const built: Record<'v1' | 'v2' | 'broken', string> = { v1: '', v2: '', broken: '' };
+
+  beforeAll(async () => {
+    swarm = await singleNodeSwarm();
+    sandbox = await Sandbox.create();
+    const dir = await sandbox.fixture('swap-app', 'swm-app');
+    // Short health check timings, so that Swarm gives up on the broken build in seconds.
+    await writeFile(path.join(dir, 'hop3.toml'), '[healthcheck]\npath = "/health"\ntimeout = 3\ninterval = 1\nretries = 2\n');
+    for (const version of ['v1', 'v2', 'broken'] as const) {
+      await writeFile(path.join(dir, 'version.txt'), `${version}\n`);
+      built[version] = path.join(sandbox.dir, `${version}.json`);
+      const build = await sandbox.hop3(['build', dir, '--builder', 'docker', '--output', built[version], '--quiet'], { env: LOCAL_IMAGES });
+      expect(build.exitCode, build.all).toBe(0);
+    }
+  });
+
+  afterAll(async () => {
+    await sweepServices(APPS);
+    await sweepTestResources(APPS);
+    await sandbox?.[Symbol.asyncDispose]();
+    await swarm?.leave();
+    if (swarm?.created) expect(((await docker.info()) as { Swarm: { LocalNodeState: string } }).Swarm.LocalNodeState).toBe('inactive');
+  });
+
+  it('runs a docker artifact as a service, updates it in place, reports the update Swarm rolled back on a failing health check, and rolls back', async () => {
+    const port = await freePort();
+    const run = (file: string, env: NodeJS.ProcessEnv = {}) => sandbox.hop3(['run', 'swm-app', '--artifact', file, '--target', 'swarm', '--port', String(port)], { env: { ...HOST_MODE, ...env } });
+
+    const first = await run(built.v1);
+    expect(first.exitCode, first.all).toBe(0);
+    expect(await body(port)).toBe('swap-app v1');
+    const status = JSON.parse((await sandbox.hop3(['status', 'swm-app', '--json'])).stdout);
+    expect(status).toMatchObject({ app: 'swm-app', running: true, deployer: 'swarm', builder: 'docker', port, url: `http://127.0.0.1:${port}/` });
+    expect(status.workers).toEqual([expect.objectContaining({ name: 'web', running: true, state: 'running', task: expect.objectContaining({ slot: 1, node: expect.any(String) }) })]);
+    const serviceId = status.workers[0].id;
+    const { Spec } = (await docker.getService(serviceId).inspect()) as { Spec: Record<string, any> };
+    expect(Spec.Name).toBe('hop3-swm-app-web');
+    expect(Spec.Labels).toMatchObject({ 'io.hop3.app': 'swm-app', 'io.hop3.worker': 'web', 'io.hop3.release': '1', 'io.hop3.test': '1' });
+    expect(Spec.UpdateConfig).toMatchObject({ FailureAction: 'rollback', Order: 'stop-first', Parallelism: 1 });
+    expect(Spec.TaskTemplate.ContainerSpec.Healthcheck.Test[0]).toBe('CMD-SHELL');
+    expect(Spec.TaskTemplate.RestartPolicy).toMatchObject({ Condition: 'on-failure', MaxAttempts: 5 });
+    expect(Spec.EndpointSpec.Ports).toEqual([expect.objectContaining({ PublishMode: 'host', PublishedPort: port })]);
+
+    // The next build, through DOCKER_HOST=tcp:// (a proxy to the same engine): the same service, updated.
+    {
+      await using proxy = await tcpEngineProxy();
+      const second = await run(built.v2, { DOCKER_HOST: proxy.host });
+      expect(second.exitCode, second.all).toBe(0);
+      expect(proxy.requests()).toBeGreaterThan(0);
+      expect(logLines(second.stderr)).toContain(`updating service hop3-swm-app-web from release 1 (1 task, stop-first)`);
+    }
+    expect(await body(port)).toBe('swap-app v2');
+    const afterUpdate = JSON.parse((await sandbox.hop3(['status', 'swm-app', '--json'])).stdout);
+    expect(afterUpdate).toMatchObject({ release: 2, running: true });
+    expect(afterUpdate.workers[0].id).toBe(serviceId);
+
+    // A build whose health check fails: Swarm rolls the update back, hop3 says so and release 2 keeps serving.
+    const broken = await run(built.broken);
+    expect(broken.exitCode, broken.all).toBe(1);
+    expect(broken.stderr).toContain('[DEPLOY_SWARM_ROLLED_BACK]');
+    expect(broken.stderr).toMatch(/Swarm rolled service hop3-swm-app-web back to release 2: a task of release 3 failed the health check \(GET \/health inside each task/);
+    expect(await body(port)).toBe('swap-app v2');
+    const releases = JSON.parse((await sandbox.hop3(['releases', 'swm-app', '--json'])).stdout) as Array<{ release: number; status: string }>;
+    expect(releases.map((r) => [r.release, r.status])).toEqual([[1, 'retired'], [2, 'live'], [3, 'failed']]);
+
+    const rollback = await sandbox.hop3(['rollback', 'swm-app'], { env: HOST_MODE });
+    expect(rollback.exitCode, rollback.all).toBe(0);
+    expect(await body(port)).toBe('swap-app v1');
+    expect(JSON.parse((await sandbox.hop3(['status', 'swm-app', '--json'])).stdout)).toMatchObject({ release: 4, running: true, build_id: JSON.parse((await sandbox.hop3(['inspect', built.v1, '--json'])).stdout).build_id });
+    expect((await sandbox.hop3(['logs', 'swm-app', '--lines', '5'])).exitCode).toBe(0);
+
+    const stop = await sandbox.hop3(['stop', 'swm-app']);
+    expect(stop.exitCode, stop.all).toBe(0);
+    expect(await docker.listServices({ filters: JSON.stringify({ label: ['io.hop3.app=swm-app'] }) })).toEqual([]);
+    expect(await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.swarm.service.id=${serviceId}`] }) })).toEqual([]);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+  });
+
+  it('runs 2 replicas (routing-mesh publishing), each task shown with its node; host publishing refuses more web replicas than nodes', async () => {
+    const port = await freePort();
+    const scaled = await sandbox.hop3(['run', 'swm-scale', '--artifact', built.v1, '--target', 'swarm', '--replicas', '2', '--port', String(port)], { env: { HOP3_SWARM_PUBLISH: 'ingress' } });
+    expect(scaled.exitCode, scaled.all).toBe(0);
+    const status = JSON.parse((await sandbox.hop3(['status', 'swm-scale', '--json'])).stdout);
+    expect(status).toMatchObject({ running: true, deployer: 'swarm' });
+    expect(status.workers.map((w: { task: { slot: number } }) => w.task.slot)).toEqual([1, 2]);
+    for (const worker of status.workers) {
+      expect(worker).toMatchObject({ name: 'web', running: true, state: 'running' });
+      console.log(`swm-scale replica ${worker.task.slot}: task ${worker.task.id.slice(0, 12)} on node ${worker.task.node}`);
+    }
+    const { Spec } = (await docker.getService(status.workers[0].id).inspect()) as { Spec: Record<string, any> };
+    expect(Spec.Mode).toEqual({ Replicated: { Replicas: 2 } });
+    expect(Spec.UpdateConfig.Order).toBe('start-first'); // the mesh lets old and new tasks share the port
+    expect(Spec.EndpointSpec.Ports).toEqual([expect.objectContaining({ PublishMode: 'ingress', PublishedPort: port })]);
+
+    // One node publishes a host-mode port once: refused before anything changes.
+    const host = await sandbox.hop3(['run', 'swm-scale', '--artifact', built.v2, '--target', 'swarm', '--replicas', '2', '--port', String(port)], { env: HOST_MODE });
+    expect(host.exitCode, host.all).toBe(2);
+    expect(host.stderr).toContain('[DEPLOY_SWARM_UNSUPPORTED]');
+    expect(host.stderr).toContain('2 web replicas need 2 nodes with HOP3_SWARM_PUBLISH=host');
+    expect(JSON.parse((await sandbox.hop3(['status', 'swm-scale', '--json'])).stdout)).toMatchObject({ release: 1, running: true });
+
+    expect((await sandbox.hop3(['stop', 'swm-scale'])).exitCode).toBe(0);
+    expect(await docker.listServices({ filters: JSON.stringify({ label: ['io.hop3.app=swm-scale'] }) })).toEqual([]);
+  });
+
+  it('refuses --replicas on a target that runs one copy of each worker', async () => {
+    const refused = await sandbox.hop3(['run', 'swm-app', '--artifact', built.v1, '--target', 'container', '--replicas', '3']);
+    expect(refused.exitCode, refused.all).toBe(2);
+    expect(refused.stderr).toContain('[DEPLOY_REPLICAS_UNSUPPORTED]');
+  });
+});
