@@ -5,6 +5,7 @@
 #   hop3/base-build:bookworm    base-runtime + npm (no compiler)
 #   hop3/base-go:bookworm       base-runtime + golang-go (no C compiler: Go builds with CGO_ENABLED=0)
 #   hop3/base-busybox:latest    FROM scratch + static busybox and its applet symlinks
+#   hop3/swarm-node:bookworm    base-runtime + docker.io: a Docker Engine to run privileged, as one node of a test swarm
 #
 # Existing images are reused. Images are imported through the Engine API
 # (curl on the socket), so no particular docker CLI version is required.
@@ -28,6 +29,7 @@ RUNTIME_IMAGE=hop3/base-runtime:bookworm
 BUILD_IMAGE=hop3/base-build:bookworm
 BUSYBOX_IMAGE=hop3/base-busybox:latest
 GO_IMAGE=hop3/base-go:bookworm
+SWARM_NODE_IMAGE=hop3/swarm-node:bookworm
 DEB_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 BB_PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -42,7 +44,7 @@ need() { # name:tag -> true when it must be built
 }
 
 if [ "${1:-}" = "--check" ]; then
-  for img in "$RUNTIME_IMAGE" "$BUILD_IMAGE" "$GO_IMAGE" "$BUSYBOX_IMAGE"; do
+  for img in "$RUNTIME_IMAGE" "$BUILD_IMAGE" "$GO_IMAGE" "$BUSYBOX_IMAGE" "$SWARM_NODE_IMAGE"; do
     need "$img" && exit 1
   done
   exit 0
@@ -217,6 +219,34 @@ DOCKERFILE
   printf '%s\n' "$out" > /tmp/hop3-base-go.log
   case "$out" in *'"errorDetail"'*) tail -n 20 /tmp/hop3-base-go.log >&2; die "build of $GO_IMAGE failed (log: /tmp/hop3-base-go.log)" ;; esac
   image_exists "$GO_IMAGE" || die "build of $GO_IMAGE did not produce the image (log: /tmp/hop3-base-go.log)"
+fi
+
+# ---------------------------------------------------------------------------
+# Swarm node image (docker-in-docker, for the multi-node swarm test): Debian's docker.io on base-runtime
+# ---------------------------------------------------------------------------
+if need "$SWARM_NODE_IMAGE"; then
+  step "building $SWARM_NODE_IMAGE from $RUNTIME_IMAGE + docker.io (log: /tmp/hop3-swarm-node.log)"
+  [ -n "$WORK" ] || WORK="$(as_root mktemp -d /var/tmp/hop3-base-images.XXXXXX)"
+  NODE_CTX="$WORK/swarm-node-context"
+  as_root mkdir -p "$NODE_CTX"
+  # The engine listens on its socket and, unauthenticated, on tcp 2375 of its own network only (a test network).
+  as_root tee "$NODE_CTX/Dockerfile" >/dev/null <<DOCKERFILE
+FROM $RUNTIME_IMAGE
+RUN apt-get update -q \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io iptables ca-certificates \\
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \\
+ && dockerd --version
+LABEL io.hop3.base=1
+VOLUME /var/lib/docker
+EXPOSE 2375
+CMD ["dockerd", "--host=unix:///var/run/docker.sock", "--host=tcp://0.0.0.0:2375", "--tls=false"]
+DOCKERFILE
+  out="$(as_root tar -C "$NODE_CTX" -c Dockerfile | as_root curl -sS --unix-socket "$DOCKER_SOCK" -X POST \
+    -H 'Content-Type: application/x-tar' --data-binary @- "$API/build?t=$(urlencode "$SWARM_NODE_IMAGE")&rm=1&forcerm=1")" \
+    || die "build of $SWARM_NODE_IMAGE failed: $out"
+  printf '%s\n' "$out" > /tmp/hop3-swarm-node.log
+  case "$out" in *'"errorDetail"'*) tail -n 20 /tmp/hop3-swarm-node.log >&2; die "build of $SWARM_NODE_IMAGE failed (log: /tmp/hop3-swarm-node.log)" ;; esac
+  image_exists "$SWARM_NODE_IMAGE" || die "build of $SWARM_NODE_IMAGE did not produce the image (log: /tmp/hop3-swarm-node.log)"
 fi
 
 # ---------------------------------------------------------------------------
