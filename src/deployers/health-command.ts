@@ -39,10 +39,11 @@ export function healthCommand(request: HealthRequest): string {
   const curl = requireOk
     ? `curl -fsS --max-time ${t} ${contains ? '' : '-o /dev/null '}"$u"${grep}`
     : `c=$(curl -s -o /dev/null -w '%{http_code}' --max-time ${t} "$u"); [ "$c" -ge 100 ] && [ "$c" -lt 500 ]`;
-  // busybox wget exits 1 on any HTTP error and names the status: below 500 passes when an answer came.
+  // busybox wget exits 1 on any HTTP error and names the status: below 500 passes when an answer came. No -T: Debian's
+  // busybox-static crashes with it; the engine's health check timeout bounds the probe.
   const wget = requireOk
-    ? `wget -q -T ${t} -O ${contains ? '-' : '/dev/null'} "$u"${grep}`
-    : `o=$(wget -q -T ${t} -O /dev/null "$u" 2>&1) || echo "$o" | grep -q 'HTTP/1\\.[01] [1-4]'`;
+    ? `wget -q -O ${contains ? '-' : '/dev/null'} "$u"${grep}`
+    : `o=$(wget -q -O /dev/null "$u" 2>&1) || echo "$o" | grep -q 'HTTP/1\\.[01] [1-4]'`;
   return [
     `u=${sq(url)}`,
     `if command -v python3 >/dev/null 2>&1; then exec python3 -c ${sq(python)} "$u"`,
