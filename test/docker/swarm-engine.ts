@@ -11,9 +11,17 @@ export async function singleNodeSwarm(): Promise<{ created: boolean; leave(): Pr
     if (!Swarm.ControlAvailable) throw new Error('the test daemon is a swarm worker: the swarm tests need a manager (or no swarm)');
     return { created: false, leave: async () => {} };
   }
+  // The bridge Swarm creates for its tasks stays after `swarm leave`: removed too, unless it was there before.
+  const bridgeBefore = (await docker.listNetworks({ filters: JSON.stringify({ name: ['docker_gwbridge'] }) })).length > 0;
   // 127.0.0.1: nothing outside this machine joins, and no interface address is guessed.
   await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
-  return { created: true, leave: () => docker.swarmLeave({ force: true }) };
+  return {
+    created: true,
+    async leave() {
+      await docker.swarmLeave({ force: true });
+      if (!bridgeBefore) await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
+    },
+  };
 }
 
 /** Services of these test apps (labelled io.hop3.test=1), removed with their containers. */

@@ -5,7 +5,7 @@ import { freePort, logLines, Sandbox } from '../helpers/sandbox.js';
 import { describeDocker, docker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
 import { singleNodeSwarm, sweepServices, tcpEngineProxy } from './swarm-engine.js';
 
-const APPS = ['swm-app', 'swm-scale'];
+const APPS = ['swm-app', 'swm-scale', 'swm-local'];
 /** This machine's routing mesh does not answer (see README): the tests that fetch publish in host mode. */
 const HOST_MODE = { HOP3_SWARM_PUBLISH: 'host', HOP3_ROUTER: 'off' };
 
@@ -15,7 +15,7 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
   let swarm: Awaited<ReturnType<typeof singleNodeSwarm>>;
   let sandbox: Sandbox;
   /** Artifact files of swap-app builds: v1, v2, and one whose /health fails. */
-  const built: Record<'v1' | 'v2' | 'broken', string> = { v1: '', v2: '', broken: '' };
+  const built: Record<'v1' | 'v2' | 'broken' | 'scaled', string> = { v1: '', v2: '', broken: '', scaled: '' };
 
   beforeAll(async () => {
     swarm = await singleNodeSwarm();
@@ -29,6 +29,12 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
       const build = await sandbox.hop3(['build', dir, '--builder', 'docker', '--output', built[version], '--quiet'], { env: LOCAL_IMAGES });
       expect(build.exitCode, build.all).toBe(0);
     }
+    // v1 again, with `[run] replicas = 2` recorded in the artifact.
+    await writeFile(path.join(dir, 'version.txt'), 'v1\n');
+    await writeFile(path.join(dir, 'hop3.toml'), '[healthcheck]\npath = "/health"\ntimeout = 3\ninterval = 1\nretries = 2\n\n[run]\nreplicas = 2\n');
+    built.scaled = path.join(sandbox.dir, 'scaled.json');
+    const build = await sandbox.hop3(['build', dir, '--builder', 'docker', '--output', built.scaled, '--quiet'], { env: LOCAL_IMAGES });
+    expect(build.exitCode, build.all).toBe(0);
   });
 
   afterAll(async () => {
@@ -36,7 +42,10 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
     await sweepTestResources(APPS);
     await sandbox?.[Symbol.asyncDispose]();
     await swarm?.leave();
-    if (swarm?.created) expect(((await docker.info()) as { Swarm: { LocalNodeState: string } }).Swarm.LocalNodeState).toBe('inactive');
+    if (swarm?.created) {
+      expect(((await docker.info()) as { Swarm: { LocalNodeState: string } }).Swarm.LocalNodeState).toBe('inactive');
+      expect((await docker.listNetworks()).map((n) => n.Name)).not.toContain('ingress');
+    }
   });
 
   it('runs a docker artifact as a service, updates it in place, reports the update Swarm rolled back on a failing health check, and rolls back', async () => {
@@ -93,9 +102,9 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
   });
 
-  it('runs 2 replicas (routing-mesh publishing), each task shown with its node; host publishing refuses more web replicas than nodes', async () => {
+  it('runs 2 replicas ([run] replicas, routing-mesh publishing), each task shown with its node; host publishing refuses more web replicas than nodes', async () => {
     const port = await freePort();
-    const scaled = await sandbox.hop3(['run', 'swm-scale', '--artifact', built.v1, '--target', 'swarm', '--replicas', '2', '--port', String(port)], { env: { HOP3_SWARM_PUBLISH: 'ingress' } });
+    const scaled = await sandbox.hop3(['run', 'swm-scale', '--artifact', built.scaled, '--target', 'swarm', '--port', String(port)], { env: { HOP3_SWARM_PUBLISH: 'ingress' } });
     expect(scaled.exitCode, scaled.all).toBe(0);
     const status = JSON.parse((await sandbox.hop3(['status', 'swm-scale', '--json'])).stdout);
     expect(status).toMatchObject({ running: true, deployer: 'swarm' });
@@ -120,9 +129,22 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
     expect(await docker.listServices({ filters: JSON.stringify({ label: ['io.hop3.app=swm-scale'] }) })).toEqual([]);
   });
 
-  it('refuses --replicas on a target that runs one copy of each worker', async () => {
+  it('refuses --replicas on a target that runs one copy of each worker, and a local build on the swarm target', async () => {
     const refused = await sandbox.hop3(['run', 'swm-app', '--artifact', built.v1, '--target', 'container', '--replicas', '3']);
     expect(refused.exitCode, refused.all).toBe(2);
     expect(refused.stderr).toContain('[DEPLOY_REPLICAS_UNSUPPORTED]');
+
+    const local = path.join(sandbox.dir, 'local.json');
+    expect((await sandbox.hop3(['build', await sandbox.fixture('swap-app', 'swm-local'), '--output', local, '--quiet'])).exitCode).toBe(0);
+    const mismatch = await sandbox.hop3(['run', 'swm-local', '--artifact', local, '--target', 'swarm']);
+    expect(mismatch.exitCode, mismatch.all).toBe(1);
+    expect(mismatch.stderr).toContain('The swarm target cannot run swm-local build');
+    expect(mismatch.stderr).toContain('[DEPLOY_TARGET_MISMATCH]');
+  });
+
+  it('reaches a Docker host over ssh:// (the bundle loads ssh2 on demand) and names it when it cannot', async () => {
+    const unreachable = await sandbox.hop3(['run', 'swm-app', '--artifact', built.v1, '--target', 'swarm'], { env: { DOCKER_HOST: 'ssh://nobody@127.0.0.1:1' } });
+    expect(unreachable.exitCode, unreachable.all).toBe(1);
+    expect(unreachable.stderr).toContain('Cannot reach the Docker daemon at DOCKER_HOST=ssh://nobody@127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1 [DEPLOY_SWARM_DAEMON_UNREACHABLE]');
   });
 });
