@@ -335,7 +335,8 @@ function serviceSpec(artifact: Artifact, options: DeployOptions, s: { worker: st
       ContainerSpec: {
         Image: s.image.ref,
         Command: ['/bin/sh', '-c', command],
-        Env: containerEnv(artifact, s.worker, { port: listen, imagePath: s.image.path, generated: options.generatedEnv }),
+        // docker-init (tini) passes SIGTERM to the whole group: the app, not only the `sh -c` that waits for it, stops at once.
+        Env: [...containerEnv(artifact, s.worker, { port: listen, imagePath: s.image.path, generated: options.generatedEnv }), 'TINI_KILL_PROCESS_GROUP=1'],
         ...(artifact.runtime.working_dir ? { Dir: artifact.runtime.working_dir } : {}),
         Labels: labels,
         // docker-init as PID 1: signals reach the app although `sh -c` runs it.
@@ -433,7 +434,8 @@ async function converge(docker: DockerClient, change: Change, { artifact, option
       if (update?.StartedAt && update.StartedAt !== change.startedBefore) {
         if (update.State === 'completed') break;
         if (update.State?.startsWith('rollback') || update.State === 'paused') {
-          const done = await waitRolledBack(docker, change.id, deadline, options.signal);
+          // Reported once the previous release's tasks run again (healthy), so that it serves when hop3 says so.
+          const done = (await waitRolledBack(docker, change.id, deadline, options.signal)) && (await waitRunning(docker, change.id, replicas, deadline));
           const failures = await failedTasks(docker, change.id, options.release);
           throw new Hop3Error(
             'DEPLOY_SWARM_ROLLED_BACK',
@@ -472,6 +474,16 @@ async function waitRolledBack(docker: DockerClient, id: string, deadline: number
     const state = (await inspectService(docker, id))?.UpdateStatus?.State;
     if (state === 'rollback_completed') return true;
     if (state === 'rollback_paused' || state === 'paused') return false;
+    await sleep(POLL_MS);
+  }
+  return false;
+}
+
+/** Wait (bounded) until `replicas` tasks the service wants running run; true when they do. */
+async function waitRunning(docker: DockerClient, id: string, replicas: number, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    const tasks = (await docker.listTasks({ filters: JSON.stringify({ service: [id], 'desired-state': ['running'] }) }).catch(() => [])) as Task[];
+    if (tasks.filter((t) => t.Status?.State === 'running').length >= replicas && tasks.every((t) => t.Status?.State === 'running')) return true;
     await sleep(POLL_MS);
   }
   return false;

@@ -49,10 +49,12 @@ describeDocker('swarm deployer on a multi-node swarm (docker-in-docker nodes)', 
     for (const worker of workers) await worker.engine.swarmJoin({ ListenAddr: '0.0.0.0:2377', AdvertiseAddr: worker.ip, RemoteAddrs: [`${manager.ip}:2377`], JoinToken: JoinTokens.Worker });
     // The image reaches each node as `docker save | docker load` would carry it: same ID, same tag.
     const location = JSON.parse((await sandbox.hop3(['inspect', artifactFile, '--json'])).stdout).location as string;
-    for (const node of nodes) {
-      const tarball = await docker.getImage(location).get();
-      await new Promise<void>((resolve, reject) => node.engine.loadImage(tarball, (error: unknown, stream?: NodeJS.ReadableStream) => (error ? reject(error) : node.engine.modem.followProgress(stream!, (e: unknown) => (e ? reject(e) : resolve())))));
-    }
+    await Promise.all(
+      nodes.map(async (node) => {
+        const tarball = await docker.getImage(location).get();
+        await new Promise<void>((resolve, reject) => node.engine.loadImage(tarball, (error: unknown, stream?: NodeJS.ReadableStream) => (error ? reject(error) : node.engine.modem.followProgress(stream!, (e: unknown) => (e ? reject(e) : resolve())))));
+      }),
+    );
     const ready = await until(async () => ((await manager.engine.listNodes()) as Array<{ Status: { State: string } }>).filter((n) => n.Status.State === 'ready').length === NODES, 60_000);
     expect(ready, `${NODES} ready nodes`).toBe(true);
   }, 240_000);
