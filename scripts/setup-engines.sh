@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent engine setup for hop3 tests (Debian bookworm).
 #
-#   * installs docker.io, nix-bin, debootstrap, busybox-static, nginx-light, wrk, golang-go, docker-registry when missing
+#   * installs docker.io, nix-bin, debootstrap, busybox-static, nginx-light, wrk, golang-go, docker-registry, openssh-client when missing
 #   * makes sure /etc/nix/nix.conf has `sandbox = false` and
 #     `experimental-features = nix-command flakes`, and that nix-build works
 #   * starts dockerd in the background when the Engine API does not answer
@@ -58,6 +58,8 @@ missing_packages() {
   # the dynamically linked "busybox" package also has /bin/busybox, but cannot run FROM scratch
   dpkg -s busybox-static >/dev/null 2>&1 || pkgs+=(busybox-static)
   command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+  # ssh-keygen and ssh-agent, for the DOCKER_HOST=ssh:// test (its SSH server is in the test itself)
+  command -v ssh-agent >/dev/null 2>&1 || pkgs+=(openssh-client)
   # the router for zero-downtime swaps (hop3 runs its own nginx master; no system service) and the load generator
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || pkgs+=(nginx-light)
   command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)
