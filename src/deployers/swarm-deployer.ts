@@ -85,11 +85,21 @@ export class SwarmDeployer implements Deployer {
         await options.record({ name, id: changes.at(-1)!.id, handle: { service: spec.Name } });
       }
       if (web) options.log.step(`waiting until Swarm reports every task running and healthy (GET ${artifact.runtime.healthcheck_path || '/'} inside each task)`);
-      await Promise.all(changes.map((change) => converge(docker, change, { artifact, options, replicas })));
+      // The first failure ends every wait: nothing keeps polling behind the error.
+      const done = new AbortController();
+      const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+      await Promise.all(
+        changes.map((change) =>
+          converge(docker, change, { artifact, options: { ...options, signal }, replicas }).catch((error: unknown) => {
+            done.abort();
+            throw error;
+          }),
+        ),
+      );
     } catch (error) {
-      const tails = await Promise.all(changes.map(async (c) => `[${c.worker}]\n${await serviceLogTail(docker, c.id, 15)}`));
+      const tails = await Promise.all(changes.map(async (c) => ({ worker: c.worker, text: await serviceLogTail(docker, c.id, 15) })));
       await undo(docker, changes, options);
-      throw withOutputTail(error, tails.join('\n'));
+      throw withOutputTail(error, tails.filter((t) => t.text).map((t) => `[${t.worker}]\n${t.text}`).join('\n'));
     }
     const workers: WorkerRecord[] = changes.map((c) => ({ name: c.worker, id: c.id, handle: { service: serviceName(options.paths.app, c.worker) } }));
     return { url: web ? `http://${engineHost(options.env)}:${options.port}/` : null, workers };
