@@ -1,11 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, logLines, Sandbox } from '../helpers/sandbox.js';
+import { LocalRegistry } from '../helpers/local-registry.js';
+import { checkProbes, freePort, logLines, Sandbox } from '../helpers/sandbox.js';
 import { describeDocker, docker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
 import { singleNodeSwarm, sweepServices, tcpEngineProxy } from './swarm-engine.js';
 
-const APPS = ['swm-app', 'swm-scale', 'swm-local'];
+const APPS = ['swm-app', 'swm-scale', 'swm-local', 'swm-pinned'];
 /** This machine's routing mesh does not answer (see README): the tests that fetch publish in host mode. */
 const HOST_MODE = { HOP3_SWARM_PUBLISH: 'host', HOP3_ROUTER: 'off' };
 
@@ -132,6 +133,33 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
 
     expect((await sandbox.hop3(['stop', 'swm-scale'])).exitCode).toBe(0);
     expect(await docker.listServices({ filters: JSON.stringify({ label: ['io.hop3.app=swm-scale'] }) })).toEqual([]);
+  });
+
+  it('runs an artifact pushed to a registry by its digest: the service names the pinned reference', async () => {
+    await using registry = await LocalRegistry.start();
+    try {
+      const dir = await sandbox.fixture('docker-own-dockerfile', 'swm-pinned'); // busybox: its health check goes through wget
+      const local = path.join(sandbox.dir, 'pinned-local.json');
+      expect((await sandbox.hop3(['build', dir, '--builder', 'docker', '--output', local, '--quiet'], { env: LOCAL_IMAGES })).exitCode).toBe(0);
+      const push = await sandbox.hop3(['push', local, '--registry', `${registry.host}/hop3test`, '--json']);
+      expect(push.exitCode, push.all).toBe(0);
+      const { file, location } = JSON.parse(push.stdout) as { file: string; location: string };
+      const port = await freePort();
+      const run = await sandbox.hop3(['run', 'swm-pinned', '--artifact', file, '--target', 'swarm', '--port', String(port)], { env: HOST_MODE });
+      expect(run.exitCode, run.all).toBe(0);
+      expect(run.stderr).not.toContain('is not pinned by digest');
+      await checkProbes(`http://127.0.0.1:${port}/`, 'docker-own-dockerfile');
+      const [worker] = JSON.parse((await sandbox.hop3(['status', 'swm-pinned', '--json'])).stdout).workers;
+      const { Spec } = (await docker.getService(worker.id).inspect()) as { Spec: Record<string, any> };
+      expect(Spec.TaskTemplate.ContainerSpec.Image).toBe(location);
+      expect((await sandbox.hop3(['stop', 'swm-pinned'])).exitCode).toBe(0);
+    } finally {
+      for (const info of await docker.listImages().catch(() => [])) {
+        for (const ref of [...(info.RepoDigests ?? []), ...(info.RepoTags ?? [])]) {
+          if (ref.startsWith(`${registry.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
+        }
+      }
+    }
   });
 
   it('refuses --replicas on a target that runs one copy of each worker, and a local build on the swarm target', async () => {
