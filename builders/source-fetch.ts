@@ -11,7 +11,6 @@ import { Hop3Error, tail, wrapError } from '../src/errors.js';
 import type { Logger } from '../src/log/logger.js';
 import { runCommand } from '../src/process/run-command.js';
 import type { NetworkProfile } from '../src/config/network-profile.js';
-import { proxiedGet } from './proxied-get.js';
 import { copySourceTree, listSourceTree, type SourceEntry } from './source-tree.js';
 
 /** The directory a build reads: the app dir itself, or a temporary merge of `[source]` and the app dir. */
@@ -113,6 +112,8 @@ async function get(url: string, signal: AbortSignal, network: NetworkProfile | u
   if (proxy || network?.caBundle) {
     const ca = network?.caBundle ? await readFile(network.caBundle.value, 'utf8') : undefined;
     const noProxy = network?.proxy.noProxy?.value;
+    // Loaded for a download only: http, https and tls cost every build's start-up otherwise.
+    const { proxiedGet } = await import('./proxied-get.js');
     const response = await proxiedGet(url, { ...(proxy ? { proxy: proxy.value } : {}), ...(noProxy ? { noProxy } : {}), ...(ca ? { ca } : {}), signal });
     const status = response.statusCode ?? 0;
     return { ok: status >= 200 && status < 300, status, statusText: response.statusMessage ?? '', body: response };
