@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
 import { selectWorkers, type Started, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type ReleasePhaseOptions, type WorkerStatus } from './deployer.js';
 import { containerLimits } from '../artifact/container-resources.js';
-import { decodeLogFrames, LogFrames } from './log-frames.js';
+import { decodeLogFrames, engineLogTail, writeEngineLogs, type EngineLogs } from './log-frames.js';
 import { waitForWorkers } from './readiness.js';
 import { releasePolicy, webPort } from './release-policy.js';
 import { appVariables, webWorkerName } from './worker-env.js';
@@ -102,7 +102,7 @@ export class ContainerDeployer implements Deployer {
       });
       return { url, workers: started };
     } catch (error) {
-      const tails = await Promise.all(started.map(async (w) => `[${w.name}]\n${await containerLogTail(docker, w.id, 15)}`));
+      const tails = await Promise.all(started.map(async (w) => `[${w.name}]\n${await engineLogTail(engineLogsOf(docker), w.id, 15)}`));
       await Promise.all(started.map((w) => removeContainer(docker, w.id)));
       throw withOutputTail(error, tails.join('\n'));
     }
@@ -175,29 +175,9 @@ export class ContainerDeployer implements Deployer {
 
   async logs(state: RunState, options: LogOptions): Promise<void> {
     const docker = await this.connect(options.env);
-    const workers = selectWorkers(state, options.worker);
-    const prefix = (name: string, text: string) => (workers.length > 1 ? text.replace(/^(?=.)/gm, `${name} | `) : text);
-    for (const worker of workers) {
-      const text = await containerLogTail(docker, worker.id, options.lines);
-      if (text) options.write(`${prefix(worker.name, text)}\n`);
-    }
-    if (!options.follow) return;
-    await Promise.all(
-      workers.map(async (worker) => {
-        const stream = (await docker.getContainer(worker.id).logs({ follow: true, stdout: true, stderr: true, since: Math.floor(Date.now() / 1000), tail: 0 })) as NodeJS.ReadableStream & { destroy(): void };
-        options.signal?.addEventListener('abort', () => stream.destroy(), { once: true });
-        const frames = new LogFrames();
-        try {
-          for await (const chunk of stream) {
-            const text = frames.push(chunk as Buffer);
-            if (text) options.write(prefix(worker.name, text));
-          }
-        } catch (error) {
-          if (!options.signal?.aborted) throw error;
-        }
-      }),
-    );
+    await writeEngineLogs(selectWorkers(state, options.worker), options, engineLogsOf(docker));
   }
+
 
   private async connect(env: NodeJS.ProcessEnv): Promise<DockerClient> {
     const docker = this.engines.docker ?? createDockerClient(env);
@@ -342,14 +322,6 @@ async function runOnce(docker: DockerClient, run: OneOff): Promise<void> {
   }
 }
 
-async function containerLogTail(docker: DockerClient, id: string, lines: number): Promise<string> {
-  if (lines <= 0) return '';
-  const buffer = await docker
-    .getContainer(id)
-    .logs({ stdout: true, stderr: true, follow: false, tail: lines })
-    .catch(() => Buffer.alloc(0));
-  return decodeLogFrames(buffer).replace(/\n$/, '');
-}
 
 /** Create a worker's container; the engine refusing (bad image config, name clash) is a coded error. */
 async function createContainer(docker: DockerClient, worker: string, spec: Docker.ContainerCreateOptions): Promise<Docker.Container> {
@@ -367,4 +339,9 @@ async function removeContainer(docker: DockerClient, id: string): Promise<void> 
   await container.remove({ force: true }).catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 404) throw error;
   });
+}
+
+/** The engine's logs of a container (dockerode types each `follow` its own way). */
+function engineLogsOf(docker: DockerClient): EngineLogs {
+  return (id, { follow, ...options }) => (follow ? docker.getContainer(id).logs({ ...options, follow: true }) : docker.getContainer(id).logs({ ...options, follow: false }));
 }

@@ -9,7 +9,7 @@ import type { RunState, WorkerRecord } from '../state/releases.js';
 import { containerEnv, DEFAULT_PATH, leastPrivilege } from './container-deployer.js';
 import { selectWorkers, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
 import { healthCommand } from './health-command.js';
-import { decodeLogFrames, LogFrames } from './log-frames.js';
+import { engineLogTail, writeEngineLogs, type EngineLogs } from './log-frames.js';
 import { healthProbe, releasePolicy, startTimeout, webPort } from './release-policy.js';
 import { webWorkerName } from './worker-env.js';
 
@@ -97,7 +97,7 @@ export class SwarmDeployer implements Deployer {
         ),
       );
     } catch (error) {
-      const tails = await Promise.all(changes.map(async (c) => ({ worker: c.worker, text: await serviceLogTail(docker, c.id, 15) })));
+      const tails = await Promise.all(changes.map(async (c) => ({ worker: c.worker, text: await engineLogTail(engineLogsOf(docker), c.id, 15) })));
       await undo(docker, changes, options);
       throw withOutputTail(error, tails.filter((t) => t.text).map((t) => `[${t.worker}]\n${t.text}`).join('\n'));
     }
@@ -167,29 +167,9 @@ export class SwarmDeployer implements Deployer {
 
   async logs(state: RunState, options: LogOptions): Promise<void> {
     const docker = await this.connect(options.env);
-    const workers = selectWorkers(state, options.worker);
-    const prefix = (name: string, text: string) => (workers.length > 1 ? text.replace(/^(?=.)/gm, `${name} | `) : text);
-    for (const worker of workers) {
-      const text = await serviceLogTail(docker, worker.id, options.lines);
-      if (text) options.write(`${prefix(worker.name, text)}\n`);
-    }
-    if (!options.follow) return;
-    await Promise.all(
-      workers.map(async (worker) => {
-        const stream = (await docker.getService(worker.id).logs({ follow: true, stdout: true, stderr: true, since: Math.floor(Date.now() / 1000), tail: 0 })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-        options.signal?.addEventListener('abort', () => stream.destroy(), { once: true });
-        const frames = new LogFrames();
-        try {
-          for await (const chunk of stream) {
-            const text = frames.push(chunk as Buffer);
-            if (text) options.write(prefix(worker.name, text));
-          }
-        } catch (error) {
-          if (!options.signal?.aborted) throw error;
-        }
-      }),
-    );
+    await writeEngineLogs(selectWorkers(state, options.worker), options, engineLogsOf(docker));
   }
+
 
   /** The image of a pruned release, on the manager; one still used (or another tag) stays. */
   async discard(artifact: Artifact, { env, log }: DeployerContext): Promise<void> {
@@ -548,11 +528,7 @@ async function waitContainersGone(docker: DockerClient, ids: readonly string[]):
   }
 }
 
-async function serviceLogTail(docker: DockerClient, id: string, lines: number): Promise<string> {
-  if (lines <= 0 || !id) return '';
-  const output = await docker
-    .getService(id)
-    .logs({ stdout: true, stderr: true, follow: false, tail: lines })
-    .catch(() => Buffer.alloc(0));
-  return decodeLogFrames(Buffer.isBuffer(output) ? output : Buffer.from(String(output))).replace(/\n$/, '');
+/** The engine's logs of a service (dockerode types each `follow` its own way). */
+function engineLogsOf(docker: DockerClient): EngineLogs {
+  return (id, { follow, ...options }) => (follow ? docker.getService(id).logs({ ...options, follow: true }) : docker.getService(id).logs({ ...options, follow: false }));
 }
