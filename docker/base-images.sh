@@ -78,6 +78,17 @@ import_tar() {
   image_exists "$ref" || die "import of $ref did not produce the image: $out"
 }
 
+# engine_build NAME:TAG CONTEXT_DIR LOG: build CONTEXT_DIR/Dockerfile through the Engine API (no docker CLI needed)
+engine_build() {
+  local ref="$1" ctx="$2" log="$3" out
+  out="$(as_root tar -C "$ctx" -c Dockerfile | as_root curl -sS --unix-socket "$DOCKER_SOCK" -X POST \
+    -H 'Content-Type: application/x-tar' --data-binary @- "$API/build?t=$(urlencode "$ref")&rm=1&forcerm=1")" \
+    || die "build of $ref failed: $out"
+  printf '%s\n' "$out" > "$log"
+  case "$out" in *'"errorDetail"'*) tail -n 20 "$log" >&2; die "build of $ref failed (log: $log)" ;; esac
+  image_exists "$ref" || die "build of $ref did not produce the image (log: $log)"
+}
+
 # Mirror that apt uses for the main bookworm suite (deb822 .sources or sources.list).
 detect_mirror() {
   if [ -n "${HOP3_DEBIAN_MIRROR:-}" ]; then echo "$HOP3_DEBIAN_MIRROR"; return; fi
@@ -213,12 +224,7 @@ RUN apt-get update -q \\
  && apt-get clean && rm -rf /var/lib/apt/lists/* \\
  && CGO_ENABLED=0 go version
 DOCKERFILE
-  out="$(as_root tar -C "$GO_CTX" -c Dockerfile | as_root curl -sS --unix-socket "$DOCKER_SOCK" -X POST \
-    -H 'Content-Type: application/x-tar' --data-binary @- "$API/build?t=$(urlencode "$GO_IMAGE")&rm=1&forcerm=1")" \
-    || die "build of $GO_IMAGE failed: $out"
-  printf '%s\n' "$out" > /tmp/hop3-base-go.log
-  case "$out" in *'"errorDetail"'*) tail -n 20 /tmp/hop3-base-go.log >&2; die "build of $GO_IMAGE failed (log: /tmp/hop3-base-go.log)" ;; esac
-  image_exists "$GO_IMAGE" || die "build of $GO_IMAGE did not produce the image (log: /tmp/hop3-base-go.log)"
+  engine_build "$GO_IMAGE" "$GO_CTX" /tmp/hop3-base-go.log
 fi
 
 # ---------------------------------------------------------------------------
@@ -241,12 +247,7 @@ VOLUME /var/lib/docker
 EXPOSE 2375
 CMD ["dockerd", "--host=unix:///var/run/docker.sock", "--host=tcp://0.0.0.0:2375", "--tls=false"]
 DOCKERFILE
-  out="$(as_root tar -C "$NODE_CTX" -c Dockerfile | as_root curl -sS --unix-socket "$DOCKER_SOCK" -X POST \
-    -H 'Content-Type: application/x-tar' --data-binary @- "$API/build?t=$(urlencode "$SWARM_NODE_IMAGE")&rm=1&forcerm=1")" \
-    || die "build of $SWARM_NODE_IMAGE failed: $out"
-  printf '%s\n' "$out" > /tmp/hop3-swarm-node.log
-  case "$out" in *'"errorDetail"'*) tail -n 20 /tmp/hop3-swarm-node.log >&2; die "build of $SWARM_NODE_IMAGE failed (log: /tmp/hop3-swarm-node.log)" ;; esac
-  image_exists "$SWARM_NODE_IMAGE" || die "build of $SWARM_NODE_IMAGE did not produce the image (log: /tmp/hop3-swarm-node.log)"
+  engine_build "$SWARM_NODE_IMAGE" "$NODE_CTX" /tmp/hop3-swarm-node.log
 fi
 
 # ---------------------------------------------------------------------------
