@@ -40,6 +40,8 @@ export interface BuildRequest {
   network?: NetworkOptions;
   /** Build even when a finished build of the same inputs exists (`--force`). */
   force?: boolean;
+  /** No engine cache and no reused dependencies either (`hop3 build --check`'s second build); implies force. */
+  fromScratch?: boolean;
   /** The command line that asked for the build, as recorded in metadata.provenance_inputs (no paths, no secret sources). */
   commandLine?: readonly string[];
   env: NodeJS.ProcessEnv;
@@ -120,7 +122,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
 
     return await withAppLock(paths, async () => {
       await removeAbandonedBuilds(paths, log);
-      const existing = request.force ? undefined : await findBuild(paths, key, builder);
+      const existing = request.force || request.fromScratch ? undefined : await findBuild(paths, key, builder);
       if (existing) {
         const { artifact, artifactFile } = existing;
         log.step(`unchanged: ${appName} build ${artifact.build_id} has the same inputs (${key.slice(0, 19)}); nothing to build (--force rebuilds)`);
@@ -149,6 +151,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
         network,
         secrets,
         log,
+        ...(request.fromScratch ? { fromScratch: true } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
       });
       // A full or read-only disk under a build is HOP3_HOME's (reads never fail so): said so, with what to do.

@@ -51,6 +51,8 @@ export interface BuildContext {
   network?: NetworkProfile;
   /** `--secret` and `[build] secrets`, for build steps only: never in the artifact, the build dir, an image or the store. */
   secrets: readonly BuildSecret[];
+  /** Build from nothing (`hop3 build --check`): no engine cache, no dependencies reused from earlier builds. */
+  fromScratch?: boolean;
   /** Already masks the secrets' values. */
   log: Logger;
   signal?: AbortSignal;

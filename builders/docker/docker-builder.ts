@@ -17,6 +17,7 @@ import { extraLabels, LABELS } from '../../src/engines/labels.js';
 import { CONTAINER_APP_ROOT, resolveDockerfile } from './resolve-dockerfile.js';
 import { networkStage } from './network-stage.js';
 import { untrustedCertificate, untrustedCertificateError } from '../../src/config/network-profile.js';
+import { normaliseImage, type NormaliseRequest } from './image-normalise.js';
 
 /** Docker repository path component (stricter than hop3 app names: no leading/trailing/double separators). */
 const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -152,6 +153,7 @@ export class DockerBuilder implements Builder {
         ...(target ? { target } : {}),
         rm: true,
         forcerm: true,
+        ...(ctx.fromScratch ? { nocache: true } : {}),
         ...(ctx.signal ? { abortSignal: ctx.signal } : {}),
       });
       ({ imageId, cache } = await followBuildStream(stream, ctx.log, `${ctx.appName} (${dockerfile.origin})`));
@@ -159,6 +161,7 @@ export class DockerBuilder implements Builder {
       throw buildError(error, contextError, ctx);
     }
     ctx.log.step(`docker build: ${cache.cached} of ${cache.steps} steps from cache`);
+    imageId = await normaliseBuiltImage(docker, { imageId, tag, baseImageIds: Object.values(baseImageIds), epoch: contextEpoch(ctx.env) }, ctx);
 
     const config = dockerfile.generated ? undefined : (await docker.getImage(imageId).inspect()).Config;
     const workingDir = config ? config.WorkingDir || '/' : CONTAINER_APP_ROOT;
@@ -268,6 +271,15 @@ async function createdTime(docker: DockerClient, tag: string, ctx: BuildContext)
     .inspect()
     .catch(() => undefined);
   return existing?.Config.Labels?.['org.opencontainers.image.created'] ?? ctx.now.toISOString();
+}
+
+/** The built image rewritten to be reproducible (image-normalise.ts); its new id, under the same tag. */
+async function normaliseBuiltImage(docker: DockerClient, request: Omit<NormaliseRequest, 'docker'>, ctx: BuildContext): Promise<string> {
+  const started = performance.now();
+  const normalised = await normaliseImage({ docker, ...request });
+  const dropped = normalised.dropped.length > 0 ? `, ${normalised.dropped.length} cache/log files dropped` : '';
+  ctx.log.step(`normalised image: ${normalised.rewritten} layers rewritten, times set to ${new Date(request.epoch * 1000).toISOString()}${dropped} (${Math.round(performance.now() - started)} ms)`);
+  return normalised.imageId;
 }
 
 function buildError(error: unknown, contextError: Error | undefined, ctx: BuildContext): unknown {
