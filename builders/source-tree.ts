@@ -61,8 +61,13 @@ async function eachLimited<T, R>(items: readonly T[], work: (item: T) => Promise
 
 /** Entries of a source tree in a stable order (names sorted, each directory before its contents), minus excludes (dockerignore syntax). */
 export async function listSourceTree(root: string, extraExcludes: readonly string[] = []): Promise<SourceEntry[]> {
+  return listTree(root, [...HOP3_EXCLUDES, ...extraExcludes]);
+}
+
+/** Entries of any tree (a build's output), in the same stable order, minus `excludes` only. */
+export async function listTree(root: string, excludes: readonly string[]): Promise<SourceEntry[]> {
   try {
-    return await walkSourceTree(root, extraExcludes);
+    return await walkSourceTree(root, excludes);
   } catch (error) {
     throw unreadable(error, (error as NodeJS.ErrnoException).path ?? root);
   }
@@ -70,8 +75,8 @@ export async function listSourceTree(root: string, extraExcludes: readonly strin
 
 const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-async function walkSourceTree(root: string, extraExcludes: readonly string[]): Promise<SourceEntry[]> {
-  const filter = ignore({ ignorecase: false }).add([...HOP3_EXCLUDES, ...extraExcludes]);
+async function walkSourceTree(root: string, excludes: readonly string[]): Promise<SourceEntry[]> {
+  const filter = ignore({ ignorecase: false }).add([...excludes]);
   // Shared by every directory; only leaf calls go through it (never the recursion), so a directory waiting on its
   // subdirectories holds no slot.
   const io = pLimit(IO_CONCURRENCY);
@@ -104,23 +109,37 @@ async function fileDigest(file: string, size: number): Promise<Buffer> {
   return hash.digest();
 }
 
-/**
- * Content digest of a tree: paths, types, exec bits, link targets and file bytes (not mtimes or owners).
- * Files are hashed in parallel, each on its own; their digests are combined in entry order, so the result does not depend on which read ends first.
- */
-export async function digestSourceTree(root: string, entries: readonly SourceEntry[]): Promise<string> {
-  const files = await eachLimited(entries, async (entry) => {
+/** Rewrites a small file's bytes (or a link target) before it is hashed: a build's output names its own path. */
+export type DigestRewrite = (bytes: Buffer) => Buffer;
+
+/** sha256 of each file's bytes, in entry order (undefined for directories and links); `rewrite` applies to files read whole. */
+export async function digestTreeFiles(root: string, entries: readonly SourceEntry[], rewrite?: DigestRewrite): Promise<(Buffer | undefined)[]> {
+  return eachLimited(entries, async (entry) => {
     if (entry.type !== 'file') return undefined;
     const file = path.join(root, entry.path);
     try {
+      if (rewrite && entry.size <= READ_WHOLE_MAX) return createHash('sha256').update(rewrite(await readFile(file))).digest();
       return await fileDigest(file, entry.size);
     } catch (error) {
       throw unreadable(error, file);
     }
   });
+}
+
+/** One entry's part of a tree digest: type, path, exec bit, link target. */
+export function entryLine(entry: SourceEntry, linkTarget = entry.linkTarget): string {
+  return `${entry.type}\0${entry.path}\0${entry.mode & 0o111 ? 'x' : '-'}\0${linkTarget ?? ''}\0`;
+}
+
+/**
+ * Content digest of a tree: paths, types, exec bits, link targets and file bytes (not mtimes or owners).
+ * Files are hashed in parallel, each on its own; their digests are combined in entry order, so the result does not depend on which read ends first.
+ */
+export async function digestSourceTree(root: string, entries: readonly SourceEntry[]): Promise<string> {
+  const files = await digestTreeFiles(root, entries);
   const hash = createHash('sha256');
   entries.forEach((entry, index) => {
-    hash.update(`${entry.type}\0${entry.path}\0${entry.mode & 0o111 ? 'x' : '-'}\0${entry.linkTarget ?? ''}\0`);
+    hash.update(entryLine(entry));
     if (entry.type === 'file') hash.update(files[index]!);
   });
   return hash.digest('hex');

@@ -8,6 +8,9 @@ FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 # @hop3 build-packages
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+# With SOURCE_DATE_EPOCH set, pip compiles hash-based .pyc files (no compile time in them) and builds wheels with fixed
+# zip times; a fixed value (1980, the first time zip can store) keeps the install's layer cached across commits.
+ENV SOURCE_DATE_EPOCH=315532800 PYTHONHASHSEED=0
 # Dependencies before the code, so a code-only change reuses the install from the engine's cache. hop3 replaces the
 # next line with COPYs of what the install reads (requirements files, local wheels), or of everything (pyproject.toml).
 # hop3:copy-dependency-files

@@ -55,7 +55,7 @@ export async function normaliseImage(request: NormaliseRequest): Promise<Normali
   const { docker } = request;
   const image = await docker.getImage(request.imageId).inspect();
   const diffIds = image.RootFS.Layers ?? [];
-  const baseCount = Math.max(0, ...(await Promise.all(request.baseImageIds.map(async (id) => commonPrefix(diffIds, (await docker.getImage(id).inspect()).RootFS.Layers ?? [])))));
+  const baseCount = await baseLayerCount(docker, diffIds, request.baseImageIds);
   const baseDirs = predictedLayerDirs(diffIds, Math.min(baseCount, diffIds.length - 1));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hop3-image-'));
   try {
@@ -88,6 +88,12 @@ export async function normaliseImage(request: NormaliseRequest): Promise<Normali
   }
 }
 
+/** How many of an image's first layers are a base image's. */
+export async function baseLayerCount(docker: DockerClient, diffIds: readonly string[], baseImageIds: readonly string[]): Promise<number> {
+  const bases = await Promise.all(baseImageIds.map(async (id) => (await docker.getImage(id).inspect()).RootFS.Layers ?? []));
+  return Math.max(0, ...bases.map((layers) => commonPrefix(diffIds, layers)));
+}
+
 /** How many leading layers two images share. */
 function commonPrefix(a: readonly string[], b: readonly string[]): number {
   let n = 0;
@@ -96,7 +102,7 @@ function commonPrefix(a: readonly string[], b: readonly string[]): number {
 }
 
 /** `docker save`'s directory names (v1 ids) of the first `count` layers, below the top one: a digest of their chain id and parent. */
-function predictedLayerDirs(diffIds: readonly string[], count: number): Set<string> {
+export function predictedLayerDirs(diffIds: readonly string[], count: number): Set<string> {
   const dirs = new Set<string>();
   let chain = '';
   let parent = '';
@@ -145,7 +151,7 @@ async function readSavedImage(stream: Readable, tmp: string, baseDirs: ReadonlyS
 }
 
 /** Writes a layer of the export to `file`; returns its sha256 (its diff_id as the daemon knows it). */
-async function saveLayer(entry: AsyncIterable<Buffer>, file: string): Promise<string> {
+export async function saveLayer(entry: AsyncIterable<Buffer>, file: string): Promise<string> {
   const hash = createHash('sha256');
   const handle = await open(file, 'w');
   try {
