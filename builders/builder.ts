@@ -86,6 +86,18 @@ export interface BuildOutput {
   metadata: Record<string, unknown>;
 }
 
+/** Where two builds of the same inputs differ (`hop3 build --check`); empty lists when identical. */
+export interface BuildDifference {
+  /** What was compared: `output tree hash`, `image id`, `store path`. */
+  compared: string;
+  /** That value for each build. */
+  values: [string, string];
+  /** Files that differ (paths in the output, or in the image). */
+  files: string[];
+  /** Other fields that differ (an image's config fields). */
+  fields: string[];
+}
+
 export interface Builder {
   readonly name: string;
   available(): Promise<Availability>;
@@ -102,4 +114,8 @@ export interface Builder {
    * source (e.g. its base images unchanged), so that it can be reused. Builders of images only.
    */
   isCurrent?(artifact: Artifact): Promise<boolean>;
+  /** Where the outputs of two builds differ; `first` is the existing build, `second` the one made from scratch to check it. */
+  compareBuilds?(first: Artifact, second: Artifact): Promise<BuildDifference>;
+  /** Removes what a check build made outside its temporary HOP3_HOME (an image tag, a store path); never the build it checked. */
+  discardCheckBuild?(artifact: Artifact): Promise<void>;
 }

@@ -110,7 +110,7 @@ async function fileDigest(file: string, size: number): Promise<Buffer> {
 }
 
 /** Rewrites a small file's bytes (or a link target) before it is hashed: a build's output names its own path. */
-export type DigestRewrite = (bytes: Buffer) => Buffer;
+export type DigestRewrite = (bytes: Buffer, rel: string) => Buffer;
 
 /** sha256 of each file's bytes, in entry order (undefined for directories and links); `rewrite` applies to files read whole. */
 export async function digestTreeFiles(root: string, entries: readonly SourceEntry[], rewrite?: DigestRewrite): Promise<(Buffer | undefined)[]> {
@@ -118,7 +118,7 @@ export async function digestTreeFiles(root: string, entries: readonly SourceEntr
     if (entry.type !== 'file') return undefined;
     const file = path.join(root, entry.path);
     try {
-      if (rewrite && entry.size <= READ_WHOLE_MAX) return createHash('sha256').update(rewrite(await readFile(file))).digest();
+      if (rewrite && entry.size <= READ_WHOLE_MAX) return createHash('sha256').update(rewrite(await readFile(file), entry.path)).digest();
       return await fileDigest(file, entry.size);
     } catch (error) {
       throw unreadable(error, file);

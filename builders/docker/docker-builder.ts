@@ -8,7 +8,8 @@ import { runCommand } from '../../src/process/run-command.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { hooksNotRun } from '../../src/config/build-hooks.js';
 import { packagesNotAdded } from '../../src/config/system-packages.js';
-import type { Availability, Builder, BuilderEngines, BuilderPlan, BuildContext, BuildOutput, PlanContext } from '../builder.js';
+import type { Availability, Builder, BuildDifference, BuilderEngines, BuilderPlan, BuildContext, BuildOutput, PlanContext } from '../builder.js';
+import { diffImageContents, imageContents } from './image-diff.js';
 import { digestSourceTree } from '../source-tree.js';
 import { contextEntries, contextEpoch, packContext } from './build-context.js';
 import { followBuildStream } from './build-stream.js';
@@ -58,12 +59,33 @@ export class DockerBuilder implements Builder {
     const docker = this.engines.docker ?? createDockerClient(this.engines.env);
     const bases = (artifact.metadata.base_images ?? {}) as Record<string, string>;
     try {
-      await docker.getImage(artifact.location).inspect();
+      // The tag must still name the image the build made (and normalised): the artifact pins its content.
+      if ((await docker.getImage(artifact.location).inspect()).Id !== artifact.metadata.image_id) return false;
       const now = await inspectBaseImages(docker, Object.keys(bases));
       return Object.entries(bases).every(([ref, id]) => now[ref] === id);
     } catch {
       return false; // gone, or the engine is down: building again says which
     }
+  }
+
+  /** By image ID; when they differ, the files of the build's own layers and the config fields that differ. */
+  async compareBuilds(first: Artifact, second: Artifact): Promise<BuildDifference> {
+    const docker = this.engines.docker ?? createDockerClient(this.engines.env);
+    const ids = [String(first.metadata.image_id), String(second.metadata.image_id)] as [string, string];
+    if (ids[0] === ids[1]) return { compared: 'image id', values: ids, files: [], fields: [] };
+    const bases = Object.values((first.metadata.base_images ?? {}) as Record<string, string>);
+    const [a, b] = await Promise.all(ids.map((id) => imageContents(docker, id, bases)));
+    const difference = diffImageContents(a!, b!);
+    return { compared: 'image id', values: ids, files: difference.files, fields: difference.config };
+  }
+
+  /** The check build's tag goes; its image too unless it is the checked build's (then only the tag is removed). */
+  async discardCheckBuild(artifact: Artifact): Promise<void> {
+    const docker = this.engines.docker ?? createDockerClient(this.engines.env);
+    await docker
+      .getImage(artifact.location)
+      .remove()
+      .catch(() => undefined); // already gone
   }
 
   /** The Dockerfile it would build with, its base images and RUN steps; no engine call (`available()` says whether the daemon answers). */
@@ -116,10 +138,12 @@ export class DockerBuilder implements Builder {
       )
       .digest('hex')
       .slice(0, 16);
-    const tag = `${repository}:${buildId}`;
+    // A check build (`hop3 build --check`) gets a tag of its own: the build it checks keeps its tag whatever happens.
+    const mainTag = `${repository}:${buildId}`;
+    const tag = ctx.fromScratch ? `${mainTag}-check` : mainTag;
 
     const labels: Record<string, string> = {
-      'org.opencontainers.image.created': await createdTime(docker, tag, ctx),
+      'org.opencontainers.image.created': await createdTime(docker, mainTag, ctx),
       'org.opencontainers.image.title': ctx.appName,
       ...sourceLabels,
       ...extraLabels(ctx.env),
@@ -161,7 +185,10 @@ export class DockerBuilder implements Builder {
       throw buildError(error, contextError, ctx);
     }
     ctx.log.step(`docker build: ${cache.cached} of ${cache.steps} steps from cache`);
+    const built = imageId;
     imageId = await normaliseBuiltImage(docker, { imageId, tag, baseImageIds: Object.values(baseImageIds), epoch: contextEpoch(ctx.env) }, ctx);
+    // A check build's own image, and the intermediate images only it has (no cache was used), are of no further use.
+    if (ctx.fromScratch && built !== imageId) await docker.getImage(built).remove().catch(() => undefined);
 
     const config = dockerfile.generated ? undefined : (await docker.getImage(imageId).inspect()).Config;
     const workingDir = config ? config.WorkingDir || '/' : CONTAINER_APP_ROOT;

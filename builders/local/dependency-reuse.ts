@@ -58,7 +58,7 @@ export async function installDependencies(ctx: BuildContext, install: LocalInsta
   const digests = { ...inputs.digests, ...builderDigests(ctx) };
   const key = dependencyKey(toolchain.name, digests);
   const earlier = await earlierBuilds(ctx, buildDir);
-  const refusal = inputs.noReuse ?? (await presentOutput(install.appRoot, inputs));
+  const refusal = (ctx.fromScratch ? 'a build from scratch reuses nothing' : inputs.noReuse) ?? (await presentOutput(install.appRoot, inputs));
   const match = refusal === undefined ? earlier.find((build) => build.record.key === key) : undefined;
   if (match) {
     log.step(`reusing dependencies from build ${match.buildId} (${inputs.manifest} unchanged)`);

@@ -1,13 +1,15 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createBuildDir } from '../../src/state/build-dirs.js';
-import type { Builder, BuildContext, BuilderPlan, BuildOutput, PlanContext } from '../builder.js';
+import type { Artifact } from '../../src/artifact/artifact-file.js';
+import type { Builder, BuildContext, BuildDifference, BuilderPlan, BuildOutput, PlanContext } from '../builder.js';
 import { buildHooks } from '../../src/config/build-hooks.js';
 import { runTool } from '../run-tool.js';
 import type { PlanStep } from '../toolchains/toolchain.js';
 import { writeSecretFiles } from '../secrets/secret-files.js';
 import { copySourceTree } from '../source-tree.js';
 import { installDependencies } from './dependency-reuse.js';
+import { differingFiles, hashOutputTree } from './output-hash.js';
 import { checkHostPackages, installHint, missingHostPackages } from './host-packages.js';
 import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 
@@ -65,7 +67,9 @@ export class LocalBuilder implements Builder {
       await runHooks(hooks.after);
       const python = ctx.toolchain.name === 'python' ? inputs?.host?.version?.split(' ')[0] : undefined;
       // What the install was made from (digests only: a value may be secret): `hop3 diff` names the one that changed.
-      const metadata = { ...(inputs ? { dependency_inputs: sortedRecord(inputs.digests) } : {}), ...(python ? { engines: { python } } : {}) };
+      // What the build made, hashed without its own path: two clean builds of the same source give the same hash.
+      const output = await hashOutputTree(dir);
+      const metadata = { ...(inputs ? { dependency_inputs: sortedRecord(inputs.digests) } : {}), ...(python ? { engines: { python } } : {}), output_hash: output.hash };
       // Chosen again from what the steps made (a dist/ folder, a server file): the first choice only set up their environment.
       const built = await ctx.toolchain.defaults(ctx.config, { appRoot, built: appRoot });
       return { buildId, buildDir: name, location: dir, workingDir: appRoot, defaults: built, metadata };
@@ -73,6 +77,12 @@ export class LocalBuilder implements Builder {
       await rm(dir, { recursive: true, force: true }); // a failed build leaves nothing half-made behind
       throw error;
     }
+  }
+
+  /** By output tree hash; when they differ, the files whose bytes, type or exec bit differ. */
+  async compareBuilds(first: Artifact, second: Artifact): Promise<BuildDifference> {
+    const [a, b] = await Promise.all([hashOutputTree(first.location), hashOutputTree(second.location)]);
+    return { compared: 'output tree hash', values: [a.hash, b.hash], files: a.hash === b.hash ? [] : differingFiles(a, b), fields: [] };
   }
 
   async plan(ctx: PlanContext): Promise<BuilderPlan> {

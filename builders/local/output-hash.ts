@@ -5,6 +5,17 @@ import { digestTreeFiles, entryLine, listTree } from '../source-tree.js';
 /** What a local build's own path is written as before hashing: a venv and deps.json name it, and it differs per HOP3_HOME. */
 export const OUTPUT_ROOT_PLACEHOLDER = '<build-dir>';
 
+/** A .pyc's header: magic number (the interpreter), flags, and for a hash-based one the hash of its source. */
+const PYC_HEADER = 16;
+
+/**
+ * A hash-based .pyc (what pip writes with SOURCE_DATE_EPOCH set) is determined by its header: the interpreter and its
+ * source's hash. Its code names the source's absolute path, with its length: no placeholder can stand in for that.
+ */
+function hashBased(bytes: Buffer): boolean {
+  return bytes.length >= PYC_HEADER && (bytes.readUInt32LE(4) & 1) === 1;
+}
+
 /** Never part of the output's hash: the artifact is written after it, and Python's caches of the app are made at run time. */
 const OUTPUT_EXCLUDES = [ARTIFACT_FILE_NAME];
 
@@ -24,7 +35,7 @@ export async function hashOutputTree(buildDir: string): Promise<OutputTree> {
   const entries = await listTree(buildDir, OUTPUT_EXCLUDES);
   const own = Buffer.from(buildDir);
   const placeholder = Buffer.from(OUTPUT_ROOT_PLACEHOLDER);
-  const rewrite = (bytes: Buffer) => (bytes.includes(own) ? replaceAll(bytes, own, placeholder) : bytes);
+  const rewrite = (bytes: Buffer, rel: string) => (rel.endsWith('.pyc') && hashBased(bytes) ? bytes.subarray(0, PYC_HEADER) : bytes.includes(own) ? replaceAll(bytes, own, placeholder) : bytes);
   const digests = await digestTreeFiles(buildDir, entries, rewrite);
   const hash = createHash('sha256');
   const files = new Map<string, string>();

@@ -16,7 +16,7 @@ const MANIFESTS = ['requirements.txt', 'pyproject.toml'];
 /** What declares a project's dependencies (setuptools may take them from either of the last two). */
 const PROJECT_FILES = ['pyproject.toml', 'setup.py', 'setup.cfg'];
 /** Bump when the install recipe changes what ends up in .venv: older builds' venvs are then not reused. */
-const RECIPE = '2';
+const RECIPE = '3';
 /**
  * Files of a venv that may name its absolute path: pyvenv.cfg, bin/ (script shebangs, activate*), and in
  * site-packages the top-level files (.pth, editable finders) and direct_url.json. Relocated on reuse.
@@ -90,7 +90,9 @@ export const python: Toolchain = {
     const tool = { cwd: ctx.appRoot, env: ctx.env, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) };
     // The host's pip, run under the venv's interpreter: what `pip --python .venv/bin/python` does, without a second
     // pip start-up. A PIP_PYTHON in the user's env would send it to another interpreter: this one is the venv's.
-    const pipEnv = { ...ctx.env, PIP_PYTHON: undefined };
+    // SOURCE_DATE_EPOCH makes pip compile hash-based .pyc files (no compile time in them): the venv hashes the same on
+    // every build. Its value only switches that mode on (and dates wheels pip builds), so a fixed one is as good.
+    const pipEnv = { ...ctx.env, PIP_PYTHON: undefined, SOURCE_DATE_EPOCH: ctx.env.SOURCE_DATE_EPOCH || '315532800', PYTHONHASHSEED: '0' };
     const pip = (args: string[]) => runTool(path.join(venv, 'bin', 'python'), [host.pipRunner, 'install', '--disable-pip-version-check', '--no-input', ...args], { ...tool, env: pipEnv, errorCode: 'BUILD_PIP_FAILED', hint });
     const manifest = await firstExisting(ctx.appRoot, MANIFESTS);
     if (ctx.dependencies?.reused) {

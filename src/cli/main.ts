@@ -57,7 +57,8 @@ function program(setExit: (code: number) => void): Command {
       .description('build an app (or several) into a BUILD_ARTIFACT.json'),
   )
     .option('--jobs <n>', 'how many apps build at once (default: one per CPU, here ' + String(availableParallelism()) + ')', parseCount('--jobs', { min: 1, example: 4 }))
-    .option('--json', 'print the artifact as JSON on stdout (several apps: an array of results)')
+    .option('--check', 'then build again from scratch (no cache, no reused dependencies, in a temporary HOP3_HOME) and compare: exit 0 when identical, BUILD_NOT_REPRODUCIBLE naming the differing files otherwise')
+    .option('--json', 'print the artifact as JSON on stdout (several apps: an array of results; with --check: the check summary)')
     .action(action(() => import('./commands/build.js')));
 
   cli

@@ -19,6 +19,7 @@ export interface BuildFlags {
   caBundle?: string;
   proxy?: string;
   force?: boolean;
+  check?: boolean;
   quiet?: boolean;
   json?: boolean;
 }
@@ -60,7 +61,7 @@ export async function run(dirs: string[], flags: BuildFlags & { jobs?: number })
   const { resolveBuildTargets } = await import('../../app/build-targets.js');
   const plan = await resolveBuildTargets(dirs);
   if (plan.kind === 'many') {
-    for (const option of ['output', 'name'] as const) {
+    for (const option of ['output', 'name', 'check'] as const) {
       if (flags[option] === undefined) continue;
       throw new Hop3Error('CLI_INVALID_OPTION', `--${option} is for one app; it cannot be used when building several apps or a directory of apps.`, {
         usage: true,
@@ -77,11 +78,24 @@ export async function run(dirs: string[], flags: BuildFlags & { jobs?: number })
 }
 
 async function buildOne(dir: string, flags: BuildFlags, ctx: CliContext, progress: LiveProgress | undefined): Promise<number> {
+  if (flags.check) return checkOne(dir, flags, ctx, progress);
   const { buildApp } = await import('../../../builders/build-app.js');
   const result = await buildApp(buildRequest(dir, flags, ctx, progress?.task() ?? ctx.log));
   progress?.close();
   if (flags.json) printJson(result.artifact);
   else process.stdout.write(`${flags.output ?? result.artifactFile}\n`);
+  return 0;
+}
+
+/** `--check`: the build, a second one from scratch, the comparison; with --json the summary a pipeline archives. */
+async function checkOne(dir: string, flags: BuildFlags, ctx: CliContext, progress: LiveProgress | undefined): Promise<number> {
+  const { checkBuild, notReproducible } = await import('../../app/check-build.js');
+  const { result, summary } = await checkBuild(buildRequest(dir, flags, ctx, progress?.task() ?? ctx.log));
+  progress?.close();
+  if (flags.json) printJson(summary);
+  else process.stdout.write(`${flags.output ?? result.artifactFile}\n`);
+  if (!summary.reproducible) throw notReproducible(summary);
+  ctx.log.step(`reproducible: a second build from scratch has the same ${summary.compared} (${summary.first})`);
   return 0;
 }
 
