@@ -9,7 +9,7 @@ import type { PlanStep } from '../toolchains/toolchain.js';
 import { writeSecretFiles } from '../secrets/secret-files.js';
 import { copySourceTree } from '../source-tree.js';
 import { installDependencies } from './dependency-reuse.js';
-import { differingFiles, hashOutputTree } from './output-hash.js';
+import { differingFiles, hashOutputTree } from '../output-hash.js';
 import { checkHostPackages, installHint, missingHostPackages } from './host-packages.js';
 import type { RuntimeDefaults } from '../../src/manifest/runtime-defaults.js';
 

@@ -5,7 +5,9 @@ import { Hop3Error } from '../../src/errors.js';
 import { ensureAppDirs } from '../../src/state/app-dirs.js';
 import { hooksNotRun } from '../../src/config/build-hooks.js';
 import { packagesNotAdded } from '../../src/config/system-packages.js';
-import type { Availability, Builder, BuilderEngines, BuilderPlan, BuildContext, BuildOutput, PlanContext } from '../builder.js';
+import type { Artifact } from '../../src/artifact/artifact-file.js';
+import type { Availability, Builder, BuildDifference, BuilderEngines, BuilderPlan, BuildContext, BuildOutput, PlanContext } from '../builder.js';
+import { differingFiles, hashOutputTree } from '../output-hash.js';
 import { NIX_FILES } from '../toolchains/generic.js';
 import { TOOLCHAINS } from '../toolchains/registry.js';
 import type { Toolchain } from '../toolchains/toolchain.js';
@@ -13,6 +15,7 @@ import { listNixAttributes, withAttributeList } from './nix-attributes.js';
 import { NIX_INSTALL_HINT, nixSmokeProblem, nixVersion, runNix, type NixRun } from './nix-command.js';
 import { GENERATED_NIX_FILE, generateNixExpression } from './nix-expression.js';
 import { nixOptions, type NixOptions } from './nix-options.js';
+import { deleteCheckOutput, rebuildOutputs } from './nix-rebuild.js';
 import { readNixRuntime } from './nix-runtime.js';
 import { createNixStage, makeGitTree, type NixStage } from './nix-stage.js';
 
@@ -72,6 +75,20 @@ export class NixBuilder implements Builder {
     };
   }
 
+  /** By store path: the check build's differing output (`<out>.check`, from `nix build --rebuild`) against the checked one, file by file. */
+  async compareBuilds(first: Artifact, second: Artifact): Promise<BuildDifference> {
+    const check = (second.metadata.nix as { rebuild_check?: string } | undefined)?.rebuild_check;
+    const values: [string, string] = [first.location, check ?? second.location];
+    if (values[0] === values[1]) return { compared: 'store path', values, files: [], fields: [] };
+    const [a, b] = await Promise.all(values.map((dir) => hashOutputTree(dir)));
+    return { compared: 'store path', values, files: differingFiles(a!, b!), fields: [] };
+  }
+
+  async discardCheckBuild(artifact: Artifact): Promise<void> {
+    const check = (artifact.metadata.nix as { rebuild_check?: string } | undefined)?.rebuild_check;
+    if (check) await deleteCheckOutput(check, { cwd: '/', env: this.engines.env });
+  }
+
   async build(ctx: BuildContext): Promise<BuildOutput> {
     const options = nixOptions(ctx.config, ctx.env);
     // Asked alongside the build (it is metadata): a missing nix already fails the build itself with BUILD_NIX_MISSING.
@@ -109,6 +126,8 @@ export class NixBuilder implements Builder {
       const buildId = buildIdOf(out);
       const gcRoot = path.join(ctx.paths.gcroots, buildId);
       await runNix(['build', out, '--out-link', gcRoot], run);
+      // A check build: the same derivation built again and compared by Nix; a differing output stays as `<out>.check`.
+      const rebuild = ctx.fromScratch ? await rebuildOutputs(installable, run) : undefined;
       const runtime = await readNixRuntime(out);
       const { version, problem } = await versionQuery;
       if (!version) throw new Hop3Error('BUILD_NIX_MISSING', `The nix builder needs a working Nix: ${problem}.`, { hint: NIX_INSTALL_HINT });
@@ -127,6 +146,7 @@ export class NixBuilder implements Builder {
             attr: options.attr ?? (input.kind === 'flake' ? 'default' : ''),
             gc_root: path.relative(ctx.paths.root, gcRoot), // relative to the app's state dir: the artifact names no HOP3_HOME
             ...(input.kind === 'file' && input.template ? { template: input.template } : {}),
+            ...(rebuild && !rebuild.identical ? { rebuild_check: rebuild.check } : {}),
           },
         },
       };

@@ -4,7 +4,7 @@ import { runCommand } from '../../src/process/run-command.js';
 import { describeNixFailure, type NixFailureContext } from './nix-failure.js';
 
 /** Every nix call gets these, so hop3 works without `experimental-features` in the user's nix.conf. */
-const COMMON_ARGS = ['--extra-experimental-features', 'nix-command flakes'];
+export const COMMON_ARGS = ['--extra-experimental-features', 'nix-command flakes'];
 
 export const NIX_INSTALL_HINT =
   'Install Nix (Debian/Ubuntu: `apt-get install nix-bin`; elsewhere https://nixos.org/download), then check that `nix --version` works; single-user installs need write access to /nix.';

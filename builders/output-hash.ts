@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ARTIFACT_FILE_NAME } from '../../src/artifact/artifact-file.js';
-import { digestTreeFiles, entryLine, listTree } from '../source-tree.js';
+import { ARTIFACT_FILE_NAME } from '../src/artifact/artifact-file.js';
+import { digestTreeFiles, entryLine, listTree } from './source-tree.js';
 
 /** What a local build's own path is written as before hashing: a venv and deps.json name it, and it differs per HOP3_HOME. */
 export const OUTPUT_ROOT_PLACEHOLDER = '<build-dir>';
