@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact } from '../../src/artifact/artifact-file.js';
 import type { ContainerResources } from '../../src/artifact/container-resources.js';
-import { Hop3Error } from '../../src/errors.js';
+import { Hop3Error, wrapError } from '../../src/errors.js';
 import { runCommand } from '../../src/process/run-command.js';
 import { shellQuote } from '../../src/process/shell-quote.js';
 import { hooksNotRun } from '../../src/config/build-hooks.js';
@@ -304,7 +304,9 @@ async function createdTime(docker: DockerClient, tag: string, ctx: BuildContext)
 /** The built image rewritten to be reproducible (image-normalise.ts); its new id, under the same tag. */
 async function normaliseBuiltImage(docker: DockerClient, request: Omit<NormaliseRequest, 'docker'>, ctx: BuildContext): Promise<string> {
   const started = performance.now();
-  const normalised = await normaliseImage({ docker, ...request });
+  const normalised = await normaliseImage({ docker, ...request }).catch((error: unknown) => {
+    throw wrapError(error, 'BUILD_DOCKER_NORMALISE_FAILED', `Cannot make the image of ${ctx.appName} reproducible (save, rewrite, load)`, 'Check the daemon log and the free space of the temp dir and of Docker\'s data dir, then build again.');
+  });
   const dropped = normalised.dropped.length > 0 ? `, ${normalised.dropped.length} cache/log files dropped` : '';
   ctx.log.step(`normalised image: ${normalised.rewritten} layers rewritten, times set to ${new Date(request.epoch * 1000).toISOString()}${dropped} (${Math.round(performance.now() - started)} ms)`);
   return normalised.imageId;

@@ -146,7 +146,11 @@ async function readSavedImage(stream: Readable, tmp: string, baseDirs: ReadonlyS
   })();
   stream.pipe(extract);
   stream.on('error', (error) => extract.destroy(error));
-  await reading;
+  try {
+    await reading;
+  } finally {
+    stream.destroy(); // a failure half-way leaves the engine's export open otherwise
+  }
   return { files, layers };
 }
 
