@@ -16,7 +16,7 @@ import { homeOf, homeWriteError, isDiskFault } from '../src/state/home-write-err
 import { appNameFromDir, appPaths, validateAppName, type AppPaths } from '../src/state/hop3-home.js';
 import type { Builder } from './builder.js';
 import { buildKey, findBuild, hop3Version } from './build-key.js';
-import { buildTime, gitState } from './build-time.js';
+import { buildTime, gitState, sourceDateEpoch } from './build-time.js';
 import { provenanceInputs } from './provenance-inputs.js';
 import { createBuildDir } from '../src/state/build-dirs.js';
 import { planBuild, plannedSummary } from './plan-build.js';
@@ -99,6 +99,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const requests = secretRequests(request.secrets ?? [], config);
   if (requests.length > 0) refuseSecrets(builder, requests);
   const secrets = await resolveBuildSecrets(requests, request.env);
+  sourceDateEpoch(request.env); // a bad SOURCE_DATE_EPOCH is refused even when the unchanged build is reused (built_at is asked later)
   // From here on, whatever is printed, logged or thrown has the secrets' values (registry tokens too) masked.
   const redact = redactor([...secrets.map((secret) => secret.value), ...network.secrets]);
   const log = redact.logger(request.log);
