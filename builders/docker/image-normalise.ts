@@ -19,7 +19,7 @@ export interface NormaliseRequest {
   tag: string;
   /** Images the build started FROM: their layers are already reproducible and are neither rewritten nor sent back. */
   baseImageIds: readonly string[];
-  /** Seconds since the Unix epoch: layer mtimes are clamped to it, and it is every time in the config. */
+  /** Seconds since the Unix epoch: every mtime in the build's own layers, and it is every time in the config. */
   epoch: number;
 }
 

@@ -27,7 +27,7 @@ interface LayerEntry {
 }
 
 /**
- * Rewrites the layer tar `raw` into `output`, reproducibly: entries sorted by name, mtimes clamped to `epoch` (seconds),
+ * Rewrites the layer tar `raw` into `output`, reproducibly: entries sorted by name, every mtime set to `epoch` (seconds),
  * PAX access/change times removed, installer caches and logs dropped. Headers are read first, then each entry's data
  * is read from where it sits in `raw`: memory holds headers only, whatever the layer's size.
  */
@@ -87,11 +87,14 @@ export async function rewriteLayer(raw: string, output: string, epoch: number): 
   return { diffId: `sha256:${rewritten.digest('hex')}`, size, dropped };
 }
 
-/** mtime clamped, times in PAX records dropped (they change on every build); owners, modes, xattrs kept. */
+/**
+ * mtime set to the epoch, not clamped to it: the engine's cache reuses a COPY layer made by another build whose
+ * context had other (older) times, since it keys on content; times in PAX records dropped. Owners, modes, xattrs kept.
+ */
 function cleanHeader(header: Header, epoch: number): Header {
-  const clamp = new Date(Math.min(Math.floor(header.mtime.getTime() / 1000), epoch) * 1000);
+  const mtime = new Date(epoch * 1000);
   const pax = header.pax ? Object.fromEntries(Object.entries(header.pax as Record<string, string>).filter(([key]) => !['mtime', 'atime', 'ctime'].includes(key))) : undefined;
-  return { ...header, mtime: clamp, pax: pax && Object.keys(pax).length > 0 ? pax : null };
+  return { ...header, mtime, pax: pax && Object.keys(pax).length > 0 ? pax : null };
 }
 
 /**
