@@ -42,6 +42,8 @@ export interface BuildRequest {
   force?: boolean;
   /** No engine cache and no reused dependencies either (`hop3 build --check`'s second build); implies force. */
   fromScratch?: boolean;
+  /** Reproducibility asked for without SOURCE_DATE_EPOCH (`hop3 build --check`, both builds). */
+  reproducible?: boolean;
   /** The command line that asked for the build, as recorded in metadata.provenance_inputs (no paths, no secret sources). */
   commandLine?: readonly string[];
   env: NodeJS.ProcessEnv;
@@ -99,7 +101,8 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
   const requests = secretRequests(request.secrets ?? [], config);
   if (requests.length > 0) refuseSecrets(builder, requests);
   const secrets = await resolveBuildSecrets(requests, request.env);
-  sourceDateEpoch(request.env); // a bad SOURCE_DATE_EPOCH is refused even when the unchanged build is reused (built_at is asked later)
+  // A bad SOURCE_DATE_EPOCH is refused even when the unchanged build is reused (built_at is asked later); a set one asks for reproducibility.
+  const reproducible = Boolean(request.reproducible) || sourceDateEpoch(request.env) !== undefined;
   // From here on, whatever is printed, logged or thrown has the secrets' values (registry tokens too) masked.
   const redact = redactor([...secrets.map((secret) => secret.value), ...network.secrets]);
   const log = redact.logger(request.log);
@@ -119,6 +122,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
       ...(request.baseImage ? { baseImage: request.baseImage } : {}),
       secretIds: requests.map((r) => r.id),
       ...(request.env.HOP3_PYTHON ? { python: request.env.HOP3_PYTHON } : {}),
+      ...(reproducible && builder.reproducibleDiffers ? { reproducible: true } : {}),
     });
 
     return await withAppLock(paths, async () => {
@@ -153,6 +157,7 @@ export async function buildApp(request: BuildRequest): Promise<BuildResult> {
         secrets,
         log,
         ...(request.fromScratch ? { fromScratch: true } : {}),
+        ...(reproducible ? { reproducible: true } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
       });
       // A full or read-only disk under a build is HOP3_HOME's (reads never fail so): said so, with what to do.

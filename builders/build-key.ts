@@ -20,6 +20,8 @@ export interface BuildKeyInputs {
   secretIds: readonly string[];
   /** The interpreter hop3 builds Python apps with. */
   python?: string;
+  /** Reproducible mode, for a builder whose output it changes (a normalised image). */
+  reproducible?: boolean;
 }
 
 /** hop3's own version: a new hop3 may build the same source differently. */
@@ -39,6 +41,8 @@ export async function buildKey(inputs: BuildKeyInputs): Promise<string> {
     base: inputs.baseImage ?? null,
     secrets: [...inputs.secretIds].sort(),
     python: inputs.python ?? null,
+    // Only when set: the keys of every other build stay as they were.
+    ...(inputs.reproducible ? { reproducible: true } : {}),
   });
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }

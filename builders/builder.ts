@@ -53,6 +53,8 @@ export interface BuildContext {
   secrets: readonly BuildSecret[];
   /** Build from nothing (`hop3 build --check`): no engine cache, no dependencies reused from earlier builds. */
   fromScratch?: boolean;
+  /** Reproducibility asked for (SOURCE_DATE_EPOCH set, or `hop3 build --check`): builders that pay for it (image normalisation) do it. */
+  reproducible?: boolean;
   /** Already masks the secrets' values. */
   log: Logger;
   signal?: AbortSignal;
@@ -100,6 +102,8 @@ export interface BuildDifference {
 
 export interface Builder {
   readonly name: string;
+  /** A reproducible build's output differs from a plain one's (BuildContext.reproducible): the mode is part of the build key. */
+  readonly reproducibleDiffers?: boolean;
   available(): Promise<Availability>;
   /**
    * Why this builder cannot hand these build secrets to its steps without keeping them somewhere, as the

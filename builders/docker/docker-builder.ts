@@ -31,6 +31,8 @@ const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
  */
 export class DockerBuilder implements Builder {
   readonly name = 'docker' as const;
+  /** Its reproducible builds are normalised images (seconds of export and load), plain builds not. */
+  readonly reproducibleDiffers = true;
   /** The daemon client: injected, else one for DOCKER_HOST of the environment. */
   constructor(private readonly engines: BuilderEngines) {}
 
@@ -187,7 +189,7 @@ export class DockerBuilder implements Builder {
     }
     ctx.log.step(`docker build: ${cache.cached} of ${cache.steps} steps from cache`);
     const built = imageId;
-    imageId = await normaliseBuiltImage(docker, { imageId, tag, baseImageIds: Object.values(baseImageIds), epoch: contextEpoch(ctx.env) }, ctx);
+    if (ctx.reproducible) imageId = await normaliseBuiltImage(docker, { imageId, tag, baseImageIds: Object.values(baseImageIds), epoch: contextEpoch(ctx.env) }, ctx);
     // A check build's own image, and the intermediate images only it has (no cache was used), are of no further use.
     if (ctx.fromScratch && built !== imageId) await docker.getImage(built).remove().catch(() => undefined);
 

@@ -40,14 +40,14 @@ export interface CheckOutcome {
  * tag, a store path) is discarded by its builder.
  */
 export async function checkBuild(request: BuildRequest): Promise<CheckOutcome> {
-  const result = await buildApp(request);
+  const result = await buildApp({ ...request, reproducible: true });
   const { artifact } = result;
   const builder = await loadBuilder(artifact.builder, { env: request.env });
   const home = await mkdtemp(path.join(os.tmpdir(), 'hop3-check-'));
   try {
     request.log.step(`checking ${artifact.app_name} ${artifact.build_id}: building it again from scratch in ${home}`);
     const { output: _output, ...rest } = request;
-    const second = await buildApp({ ...rest, name: artifact.app_name, builder: artifact.builder, env: { ...request.env, HOP3_HOME: home }, fromScratch: true });
+    const second = await buildApp({ ...rest, name: artifact.app_name, builder: artifact.builder, env: { ...request.env, HOP3_HOME: home }, fromScratch: true, reproducible: true });
     try {
       const difference: BuildDifference = builder.compareBuilds
         ? await builder.compareBuilds(artifact, second.artifact)
