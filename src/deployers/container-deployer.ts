@@ -139,16 +139,7 @@ export class ContainerDeployer implements Deployer {
 
   /** The image of a pruned release; one still used by a container (or another tag) stays. */
   async discard(artifact: Artifact, { env, log }: DeployerContext): Promise<void> {
-    const docker = this.engines.docker ?? createDockerClient(env);
-    await docker
-      .getImage(artifact.location)
-      .remove()
-      .then(
-        () => log.info(`removed image ${artifact.location}`),
-        (error: { statusCode?: number; message?: string }) => {
-          if (error.statusCode !== 404) log.warn(`kept image ${artifact.location}: ${error.message ?? error}`);
-        },
-      );
+    await removeImage(this.engines.docker ?? createDockerClient(env), artifact.location, log);
   }
 
   async status(state: RunState, { env }: DeployerContext): Promise<WorkerStatus[]> {
@@ -344,4 +335,17 @@ async function removeContainer(docker: DockerClient, id: string): Promise<void> 
 /** The engine's logs of a container (dockerode types each `follow` its own way). */
 function engineLogsOf(docker: DockerClient): EngineLogs {
   return (id, { follow, ...options }) => (follow ? docker.getContainer(id).logs({ ...options, follow: true }) : docker.getContainer(id).logs({ ...options, follow: false }));
+}
+
+/** Remove a pruned release's image; the engine keeps one a container still uses (or another tag names), and says why. */
+export async function removeImage(docker: DockerClient, image: string, log: Logger): Promise<void> {
+  await docker
+    .getImage(image)
+    .remove()
+    .then(
+      () => log.info(`removed image ${image}`),
+      (error: { statusCode?: number; message?: string }) => {
+        if (error.statusCode !== 404) log.warn(`kept image ${image}: ${error.message ?? error}`);
+      },
+    );
 }

@@ -6,7 +6,7 @@ import { createDockerClient, daemonVersion, dockerHostOf, type DockerClient } fr
 import { extraLabels, LABELS } from '../engines/labels.js';
 import { Hop3Error, isHop3Error, withOutputTail, wrapError } from '../errors.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
-import { containerEnv, DEFAULT_PATH, leastPrivilege } from './container-deployer.js';
+import { containerEnv, DEFAULT_PATH, leastPrivilege, removeImage } from './container-deployer.js';
 import { selectWorkers, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
 import { healthCommand } from './health-command.js';
 import { engineLogTail, writeEngineLogs, type EngineLogs } from './log-frames.js';
@@ -170,19 +170,9 @@ export class SwarmDeployer implements Deployer {
     await writeEngineLogs(selectWorkers(state, options.worker), options, engineLogsOf(docker));
   }
 
-
   /** The image of a pruned release, on the manager; one still used (or another tag) stays. */
   async discard(artifact: Artifact, { env, log }: DeployerContext): Promise<void> {
-    const docker = this.engines.docker ?? createDockerClient(env);
-    await docker
-      .getImage(artifact.location)
-      .remove()
-      .then(
-        () => log.info(`removed image ${artifact.location}`),
-        (error: { statusCode?: number; message?: string }) => {
-          if (error.statusCode !== 404) log.warn(`kept image ${artifact.location}: ${error.message ?? error}`);
-        },
-      );
+    await removeImage(this.engines.docker ?? createDockerClient(env), artifact.location, log);
   }
 
   /** The manager's client: the daemon answers, and it manages a swarm. */
