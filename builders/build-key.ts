@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ARTIFACT_FILE_NAME, loadArtifact, type Artifact } from '../src/artifact/artifact-file.js';
+import { ARTIFACT_FILE_NAME, parseArtifact, type Artifact } from '../src/artifact/artifact-file.js';
 import { locationKind } from '../src/artifact/location.js';
 import { ARTIFACT_SCHEMA_VERSION } from '../src/artifact/schema.js';
 import { packageRoot } from '../src/package-root.js';
@@ -56,8 +56,9 @@ export async function findBuild(paths: AppPaths, key: string, builder: Builder):
     (await readdir(paths.builds).catch(() => [] as string[])).map(async (dir) => {
       const artifactFile = path.join(paths.build(dir), ARTIFACT_FILE_NAME);
       // Only a file that names the key is validated: an app's many other builds cost a read each, not a parse.
-      if (!(await readFile(artifactFile, 'utf8').catch(() => '')).includes(key)) return undefined;
-      const artifact = await loadArtifact(artifactFile).catch(() => undefined); // a damaged old build is not reused, never fatal
+      const text = await readFile(artifactFile, 'utf8').catch(() => '');
+      if (!text.includes(key)) return undefined;
+      const artifact = parsedOrNone(text, artifactFile); // a damaged old build is not reused, never fatal
       return artifact?.metadata.build_key === key && artifact.builder === builder.name ? { artifact, artifactFile } : undefined;
     }),
   );
@@ -70,4 +71,12 @@ export async function findBuild(paths: AppPaths, key: string, builder: Builder):
 async function outputExists(artifact: Artifact, builder: Builder): Promise<boolean> {
   if (locationKind(artifact.location) === 'image') return (await builder.isCurrent?.(artifact)) ?? false;
   return (await stat(artifact.location).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+function parsedOrNone(text: string, file: string): Artifact | undefined {
+  try {
+    return parseArtifact(JSON.parse(text), file);
+  } catch {
+    return undefined;
+  }
 }
