@@ -159,16 +159,20 @@ async function poll(entry: Followed, emit: (entry: Followed, text: string) => vo
   if (entry.handle) await drain(entry, emit);
   const current = await stat(entry.file).catch(() => undefined);
   if (!current || current.ino === entry.inode) return;
-  // Rotated: the old file is complete once renamed (the writer closes it first); finish it, show copies rotated since, then the new file.
+  // Rotated. The new file is opened first: a rotation racing with this poll then cannot move it out of sight
+  // (it is read through the handle), and the copies in between are those older than it and newer than the old one.
+  const next = await open(entry.file, 'r').catch(() => undefined);
+  if (!next) return; // renamed again between stat and open: the next poll finds its successor
+  const nextInode = (await next.stat()).ino;
   if (entry.handle) {
+    // The old file is complete once renamed (the writer closes it first): finish it, then the copies rotated since.
     await drain(entry, emit);
     emit(entry, entry.decoder.end());
     await entry.handle.close();
-    for (const missed of await rotatedSince(entry.file, entry.inode, keep)) await emitWhole(entry, missed, emit);
+    for (const missed of await openRotatedBetween(entry.file, { older: entry.inode, newer: nextInode }, keep)) await emitWhole(entry, missed, emit);
   }
-  entry.handle = undefined;
-  entry.decoder = new StringDecoder('utf8');
-  if (await reopen(entry)) await drain(entry, emit);
+  Object.assign(entry, { handle: next, inode: nextInode, offset: 0, decoder: new StringDecoder('utf8') });
+  await drain(entry, emit);
 }
 
 /** Continue where a tail stopped: in the current file, or in `.1` if it was rotated in between (the first poll then moves on). */
@@ -210,21 +214,28 @@ async function drain(entry: Followed, emit: (entry: Followed, text: string) => v
 }
 
 /** Rotated copies newer than the file with `inode` (oldest first): rotated more than once between two polls. */
-async function rotatedSince(file: string, inode: number, keep: number): Promise<string[]> {
-  const newer: string[] = [];
+/**
+ * The rotated copies of `file` between two generations, opened, oldest first. Each is opened before it is
+ * looked at and appears once, so a rotation shifting the copies mid-walk neither hides nor repeats one.
+ */
+async function openRotatedBetween(file: string, { older, newer }: { older: number; newer: number }, keep: number): Promise<FileHandle[]> {
+  const between: FileHandle[] = [];
+  const seen = new Set([newer]);
   for (let n = 1; n <= keep; n++) {
-    const copy = rotatedLog(file, n);
-    const info = await stat(copy).catch(() => undefined);
-    if (!info) continue;
-    if (info.ino === inode) break;
-    newer.unshift(copy);
+    const handle = await open(rotatedLog(file, n), 'r').catch(() => undefined);
+    if (!handle) continue;
+    const { ino } = await handle.stat();
+    if (seen.has(ino) || ino === older) await handle.close();
+    else {
+      seen.add(ino);
+      between.unshift(handle);
+    }
+    if (ino === older) break;
   }
-  return newer;
+  return between;
 }
 
-async function emitWhole(entry: Followed, file: string, emit: (entry: Followed, text: string) => void): Promise<void> {
-  const handle = await open(file, 'r').catch(() => undefined);
-  if (!handle) return;
+async function emitWhole(entry: Followed, handle: FileHandle, emit: (entry: Followed, text: string) => void): Promise<void> {
   const copy: Followed = { ...entry, handle, offset: 0, decoder: new StringDecoder('utf8') };
   try {
     await drain(copy, emit);

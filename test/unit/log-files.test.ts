@@ -73,10 +73,20 @@ describe('readLogTail', () => {
 });
 
 describe('followFiles', () => {
-  async function follow(files: Record<string, string>, act: (settle: () => Promise<void>) => Promise<void>, from?: Record<string, FilePosition | undefined>): Promise<string> {
+  async function follow(
+    files: Record<string, string>,
+    act: (settle: () => Promise<void>) => Promise<void>,
+    from?: Record<string, FilePosition | undefined>,
+    intervalMs = 40,
+    onOutput?: (text: string) => void,
+  ): Promise<string> {
     let output = '';
     const controller = new AbortController();
-    const following = followFiles(files, (chunk) => (output += chunk), { signal: controller.signal, intervalMs: 40, ...(from ? { from } : {}) });
+    const write = (chunk: string) => {
+      output += chunk;
+      onOutput?.(output);
+    };
+    const following = followFiles(files, write, { signal: controller.signal, intervalMs, ...(from ? { from } : {}) });
     const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 120));
     await settle();
     await act(settle);
@@ -108,6 +118,36 @@ describe('followFiles', () => {
       await writeFile(file, numbered(11, 12));
     });
     expect(output).toBe(numbered(1, 12));
+  });
+
+  it('neither loses nor repeats a line when rotations race with its polls', async () => {
+    // Polls back to back, interleaved with the writer's renames at every await: CI once saw a poll open the file
+    // a rotation had just replaced, and lines of the generation in between were lost.
+    const file = path.join(dir, 'web.log');
+    await writeFile(file, '');
+    let line = 0;
+    let shown = '';
+    const output = await follow(
+      { web: file },
+      async () => {
+        for (let round = 0; round < 200; round++) {
+          await appendFile(file, numbered(++line, line));
+          // one or two rotations (LOG_KEEP is 3), each followed by a new file with a line in it
+          for (let rotation = 0; rotation <= round % 2; rotation++) {
+            await rename(`${file}.2`, `${file}.3`).catch(() => {});
+            await rename(`${file}.1`, `${file}.2`).catch(() => {});
+            await rename(file, `${file}.1`);
+            await writeFile(file, numbered(++line, line));
+          }
+          // Within LOG_KEEP rotations of the file it follows: wait until it shows the newest line.
+          while (!shown.endsWith(`line ${line}\n`)) await new Promise((resolve) => setImmediate(resolve));
+        }
+      },
+      undefined,
+      0,
+      (text) => (shown = text),
+    );
+    expect(output).toBe(numbered(1, line));
   });
 
   it('prefixes each line with its worker, also when a line arrives in pieces', async () => {
