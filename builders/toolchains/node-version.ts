@@ -92,7 +92,21 @@ export function assertNodeVersion(requirements: readonly NodeRequirement[], vers
  * `node --version` of the node on the build's PATH; hop3's own version without a process start when that is
  * the same executable (usually so). undefined with the reason when it cannot be run.
  */
-export async function hostNodeVersion(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ version: string } | { reason: string }> {
+export function hostNodeVersion(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ version: string } | { reason: string }> {
+  // Asked by the build key and by the engines check of one build: one answer per PATH for this process.
+  const key = env.PATH ?? '';
+  let answer = nodeVersions.get(key);
+  if (!answer) {
+    nodeVersions.set(key, (answer = queryNodeVersion(env, signal)));
+    // A failure (an aborted build among them) is not the answer for the next build of a --jobs run.
+    void answer.then((found) => 'reason' in found && nodeVersions.delete(key));
+  }
+  return answer;
+}
+
+const nodeVersions = new Map<string, Promise<{ version: string } | { reason: string }>>();
+
+async function queryNodeVersion(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ version: string } | { reason: string }> {
   const onPath = await findOnPath('node', env);
   if (onPath && (await realpath(onPath).catch(() => onPath)) === (await realpath(process.execPath).catch(() => process.execPath))) return { version: process.version };
   const result = await runCommand('node', ['--version'], { env, ...(signal ? { signal } : {}) });
