@@ -23,6 +23,8 @@ interface FailureDetails extends NixFailureContext {
 const BUILDER_FAILED = /error: builder for '([^']+\.drv)' failed with exit code (\d+)/;
 const FLAKE_ATTR_MISSING = /error: flake '[^']+' does not provide attribute '([^']+)'/;
 const FILE_ATTR_MISSING = /error: attribute '([^']+)' in selection path '([^']+)' not found/;
+/** `import <nixpkgs>` (hop3's templates' default package set) on a host whose NIX_PATH names none. */
+const NO_NIXPKGS = /error: file 'nixpkgs' was not found in the Nix search path/;
 /** The throw in hop3's templates for a `[build]`/`[run] packages` name pkgs does not have. */
 const UNKNOWN_PACKAGE = /hop3: (\[(?:build|run)\] packages): no package "([^"]+)" in the package set/;
 /** Build log lines as `--print-build-logs` prints them: `<drv name>> <line>`. */
@@ -47,6 +49,12 @@ export async function describeNixFailure(stderr: string, details: FailureDetails
     return new Hop3Error('BUILD_NIX_PACKAGE_UNKNOWN', `${unknownPackage[1]}: the package set has no "${unknownPackage[2]}" (built with ${details.input}).`, {
       ...common,
       hint: 'Name a nixpkgs attribute (search.nixos.org/packages; e.g. postgresql for libpq-dev): hop3 maps a few Debian names (nix/README.md), others are taken as attribute paths as written.',
+    });
+  }
+  if (NO_NIXPKGS.test(text)) {
+    return new Hop3Error('BUILD_NIX_NIXPKGS_MISSING', `${details.input} imports <nixpkgs>, and the Nix search path here (NIX_PATH, nix.conf nix-path) has no nixpkgs.`, {
+      ...common,
+      hint: 'Point NIX_PATH at a nixpkgs checkout or channel (NIX_PATH=nixpkgs=/path/to/nixpkgs, or `nix-channel --add … nixpkgs && nix-channel --update`), or give the app a flake.nix that pins nixpkgs as an input.',
     });
   }
   const missing = FLAKE_ATTR_MISSING.exec(text) ?? FILE_ATTR_MISSING.exec(text);

@@ -144,6 +144,17 @@ describeNix('nix builder with the real nix', () => {
       expect(stderr).toMatch(/error: syntax error/);
     });
 
+    it('a host without nixpkgs in its search path gets BUILD_NIX_NIXPKGS_MISSING saying how to provide it', async () => {
+      await using sandbox = await Sandbox.create();
+      const app = await sandbox.fixture('node-web');
+      const build = await sandbox.hop3(['build', app, '--builder', 'nix'], { env: { ...NIX_TEST_ENV, NIX_PATH: '' } });
+      expect(build.exitCode, build.all).toBe(1);
+      expect(build.stderr).toContain('[BUILD_NIX_NIXPKGS_MISSING]');
+      expect(build.stderr).toContain('hop3.nix (generated from hop3\'s nix/node.nix) imports <nixpkgs>');
+      expect(build.stderr).toMatch(/hint: Point NIX_PATH at a nixpkgs checkout/);
+      expect(build.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+    });
+
     it('a failing builder names the derivation and shows the last log lines', async () => {
       const { stderr } = await failingBuild(edit('flake.nix', 'chmod +x', 'echo "about to fail" >&2; exit 3; chmod +x'));
       expect(stderr).toContain('[BUILD_NIX_BUILD_FAILED]');
