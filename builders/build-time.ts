@@ -1,3 +1,5 @@
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
 import { Hop3Error } from '../src/errors.js';
 import { runCommand } from '../src/process/run-command.js';
 
@@ -42,12 +44,19 @@ export interface GitState {
 
 /** The checkout the source dir is in: HEAD and whether it has changes; undefined without git or outside a repository. */
 export async function gitState(sourceDir: string, env: NodeJS.ProcessEnv): Promise<GitState | undefined> {
+  if (!env.GIT_DIR && !(await insideCheckout(sourceDir))) return undefined; // two git starts saved for most apps
   const git = (...args: string[]) => runCommand('git', ['-C', sourceDir, ...args], { env, timeoutMs: 10_000 });
-  const head = await git('log', '-1', '--format=%H %ct');
-  if (head.failed) return undefined; // no git, not a repository, or no commit yet
+  const [head, status] = await Promise.all([git('log', '-1', '--format=%H %ct'), git('status', '--porcelain')]);
+  if (head.failed || status.failed) return undefined; // no git, not a repository, or no commit yet
   const [commit, time] = head.stdout.trim().split(' ');
   if (!commit) return undefined;
-  const status = await git('status', '--porcelain');
-  if (status.failed) return undefined;
   return { commit, dirty: status.stdout.trim() !== '', ...(time && /^\d+$/.test(time) ? { commitTime: Number(time) } : {}) };
+}
+
+/** Whether the dir or one above it has a `.git` (a directory, or a worktree's file), as git looks for one. */
+async function insideCheckout(dir: string): Promise<boolean> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (await lstat(path.join(current, '.git')).then(() => true, () => false)) return true;
+    if (path.dirname(current) === current) return false;
+  }
 }
