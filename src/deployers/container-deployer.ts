@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { createDockerClient, daemonVersion, type DockerClient } from '../engines/docker-client.js';
-import { dockerConfigAuth, pinnedDigest, pullImage, registryHostOf } from '../engines/docker-registry.js';
+import { pinnedDigest, pullImage, registryAuthFor } from '../engines/docker-registry.js';
 import { extraLabels, LABELS } from '../engines/labels.js';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { Hop3Error, tail, withOutputTail, wrapError } from '../errors.js';
@@ -218,9 +218,8 @@ async function ensureImage(docker: DockerClient, artifact: Artifact, ctx: Deploy
   let info = await inspectImage(docker, image);
   const digest = pinnedDigest(image);
   if (!info && digest) {
-    const host = registryHostOf(image);
     ctx.log.step(`pulling ${image} (not on this Docker host)`);
-    await pullImage(docker, image, { auth: host ? await dockerConfigAuth(host, ctx.env) : undefined, log: ctx.log, code: 'DEPLOY_IMAGE_PULL_FAILED' });
+    await pullImage(docker, image, { auth: await registryAuthFor(image, ctx.env), log: ctx.log, code: 'DEPLOY_IMAGE_PULL_FAILED' });
     info = await inspectImage(docker, image);
     if (!info) throw new Hop3Error('DEPLOY_IMAGE_PULL_FAILED', `Pulled ${image}, yet the Docker host does not have it.`, { hint: 'Retry; if it persists, check the daemon\'s logs.' });
   }

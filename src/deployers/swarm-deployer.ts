@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { Artifact } from '../artifact/artifact-file.js';
 import { containerLimits } from '../artifact/container-resources.js';
 import { createDockerClient, daemonVersion, dockerHostOf, type DockerClient } from '../engines/docker-client.js';
+import { registryAuthFor, registryHostOf, type RegistryAuth } from '../engines/docker-registry.js';
 import { extraLabels, LABELS } from '../engines/labels.js';
 import { Hop3Error, isHop3Error, withOutputTail, wrapError } from '../errors.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
@@ -42,13 +43,13 @@ export class SwarmDeployer implements Deployer {
   async check(artifact: Artifact, ctx: DeployerContext): Promise<void> {
     refuseUnsupported(artifact);
     publishMode(ctx.env);
-    await serviceImage(await this.connect(ctx.env), artifact);
+    await serviceImage(await this.connect(ctx.env), artifact, ctx.env);
   }
 
   async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
     refuseUnsupported(artifact);
     const docker = await this.connect(options.env);
-    const image = await serviceImage(docker, artifact);
+    const image = await serviceImage(docker, artifact, options.env);
     const publish = publishMode(options.env);
     const replicas = options.replicas ?? releasePolicy(artifact).replicas;
     const web = webWorkerName(artifact);
@@ -71,11 +72,12 @@ export class SwarmDeployer implements Deployer {
           }
           const from = labels[LABELS.release] ?? '?';
           spec.TaskTemplate.ForceUpdate = (existing.Spec?.TaskTemplate?.ForceUpdate ?? 0) + 1;
-          await updateService(docker, existing, spec, {});
+          await updateService(docker, existing, spec, { auth: image.auth });
           changes.push({ worker: name, id: existing.ID!, created: false, from, startedBefore: existing.UpdateStatus?.StartedAt });
           options.log.info(`updating service ${spec.Name} from release ${from} (${replicas} task${replicas === 1 ? '' : 's'}, ${spec.UpdateConfig.Order})`);
         } else {
-          const created = (await docker.createService(spec).catch((error: unknown) => {
+          // The user's registry credentials go with the request (as `docker service create --with-registry-auth`): the nodes pull with them.
+          const created = (await docker.createService(image.auth as Docker.AuthConfig, spec).catch((error: unknown) => {
             throw wrapError(error, 'DEPLOY_SWARM_SERVICE_FAILED', `The manager refused to create service ${spec.Name}`, 'Check the image and the artifact\'s runtime; the engine\'s reason is above.');
           })) as { id?: string; ID?: string };
           const id = created.id ?? created.ID ?? '';
@@ -211,18 +213,21 @@ interface ServiceImage {
   pinned: boolean;
   /** The image's PATH, for PATH with path_prepend. */
   path: string;
+  /** The user's credentials for the registry a pinned reference names, for the nodes' pulls. */
+  auth?: RegistryAuth | undefined;
 }
 
 /** Pinned by digest: nodes pull exactly it. Else the image ID here: exactly this build, on nodes that have it. */
-async function serviceImage(docker: DockerClient, artifact: Artifact): Promise<ServiceImage> {
+async function serviceImage(docker: DockerClient, artifact: Artifact, env: NodeJS.ProcessEnv): Promise<ServiceImage> {
   const pinned = /@sha256:[0-9a-f]{64}$/.test(artifact.location);
+  const auth = pinned ? await registryAuthFor(artifact.location, env) : undefined;
   try {
     const info = await docker.getImage(artifact.location).inspect();
     const path = info.Config.Env?.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) || DEFAULT_PATH;
-    return { ref: pinned ? artifact.location : info.Id, pinned, path };
+    return { ref: pinned ? artifact.location : info.Id, pinned, path, auth };
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-    if (pinned) return { ref: artifact.location, pinned, path: DEFAULT_PATH };
+    if (pinned) return { ref: artifact.location, pinned, path: DEFAULT_PATH, auth };
     throw new Hop3Error('DEPLOY_SWARM_IMAGE_MISSING', `The image ${artifact.location} is not on the Swarm manager, and is not pinned by digest for the nodes to pull.`, {
       cause: error,
       hint: 'Build it on the manager (`hop3 build <dir> --builder docker` with the same DOCKER_HOST), or push it to a registry the nodes reach and run the pushed artifact.',
@@ -379,13 +384,17 @@ async function inspectService(docker: DockerClient, id: string): Promise<Service
 }
 
 /** POST /services/{id}/update at the version we read (a concurrent change is refused, not overwritten). */
-async function updateService(docker: DockerClient, existing: ServiceInfo, spec: SwarmServiceSpec | undefined, query: { rollback?: 'previous' }): Promise<void> {
+async function updateService(docker: DockerClient, existing: ServiceInfo, spec: SwarmServiceSpec | undefined, { auth, rollback }: { auth?: RegistryAuth | undefined; rollback?: 'previous' }): Promise<void> {
+  const query = { version: existing.Version?.Index, ...(rollback ? { rollback } : {}) };
   try {
-    await docker.getService(existing.ID!).update({ _query: { version: existing.Version?.Index, ...query }, _body: spec ?? existing.Spec } as never);
+    await docker.getService(existing.ID!).update(auth as Docker.AuthConfig, { _query: query, _body: spec ?? existing.Spec } as never);
   } catch (error) {
-    throw wrapError(error, 'DEPLOY_SWARM_SERVICE_FAILED', `The manager refused to ${query.rollback ? 'roll back' : 'update'} service ${existing.Spec?.Name ?? existing.ID}`, 'Check the image and the artifact\'s runtime; the engine\'s reason is above.');
+    throw wrapError(error, 'DEPLOY_SWARM_SERVICE_FAILED', `The manager refused to ${rollback ? 'roll back' : 'update'} service ${existing.Spec?.Name ?? existing.ID}`, 'Check the image and the artifact\'s runtime; the engine\'s reason is above.');
   }
 }
+
+/** How a task's error reads when its node could not pull the image (a refused login reads as a missing image). */
+const PULL_FAILURE = /No such image|pull access denied|unauthorized|manifest unknown|not found: manifest/i;
 
 interface ConvergeContext {
   artifact: Artifact;
@@ -440,6 +449,12 @@ async function converge(docker: DockerClient, change: Change, { artifact, option
     if (up.length >= replicas) return;
     const failed = current.find((t) => t.Status?.State === 'failed' || t.Status?.State === 'rejected');
     if (failed && change.created) {
+      const reason = failed.Status?.Err ?? failed.Status?.State ?? 'failed';
+      if (PULL_FAILURE.test(reason)) {
+        throw new Hop3Error('DEPLOY_IMAGE_PULL_FAILED', `A node could not get the image of service ${name} (${reason}).`, {
+          hint: `Check that every node reaches the registry, and that your Docker config (DOCKER_CONFIG, \`docker login ${registryHostOf(artifact.location) ?? '<registry>'}\`) has credentials for it: hop3 passes them to the nodes.`,
+        });
+      }
       throw new Hop3Error('DEPLOY_WORKER_EXITED', `A task of service ${name} failed before it was ${change.worker === webWorkerName(artifact) ? `healthy: ${healthDescription(artifact)} did not pass` : 'running'} (${failed.Status?.Err ?? failed.Status?.State}).`, {
         hint: 'Check the worker command and the log tail below.',
       });

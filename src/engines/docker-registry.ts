@@ -53,6 +53,12 @@ export function pinnedDigest(reference: string): string | undefined {
   return digest && DIGEST.test(digest) ? digest : undefined;
 }
 
+/** The user's credentials for the registry an image reference names (none for Docker Hub or when none are configured). */
+export async function registryAuthFor(reference: string, env: NodeJS.ProcessEnv): Promise<RegistryAuth | undefined> {
+  const host = registryHostOf(reference);
+  return host ? dockerConfigAuth(host, env) : undefined;
+}
+
 const DockerConfig = z.looseObject({
   auths: z.record(z.string(), z.looseObject({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional(), identitytoken: z.string().optional() })).optional(),
   credsStore: z.string().optional(),

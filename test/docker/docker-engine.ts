@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { createDockerClient } from '../../src/engines/docker-client.js';
 import { decodeLogFrames } from '../../src/deployers/log-frames.js';
 import { engineAvailability, engineGate } from '../helpers/engines.js';
@@ -39,4 +40,10 @@ export async function sweepTestResources(apps: readonly string[]): Promise<void>
 export async function containersOf(app: string): Promise<string[]> {
   const infos = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.hop3.app=${app}`, 'io.hop3.test=1'] }) });
   return infos.map((info) => info.Id);
+}
+
+/** Every tag and repo digest of the image goes: the engine no longer has it at all (a run must pull it). */
+export async function removeLocalImage(id: string): Promise<void> {
+  await docker.getImage(id).remove({ force: true });
+  await expect(docker.getImage(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
 }

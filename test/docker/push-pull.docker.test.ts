@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalRegistry } from '../helpers/local-registry.js';
 import { checkProbes, freePort, logLines, ROOT, Sandbox } from '../helpers/sandbox.js';
-import { describeDocker, docker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
+import { describeDocker, docker, LOCAL_IMAGES, removeLocalImage, sweepTestResources } from './docker-engine.js';
 
 const APP = 'shp-push';
 const FIXTURE = 'docker-own-dockerfile'; // a busybox image of a few MB: pushes and pulls stay cheap
@@ -154,9 +154,3 @@ describeDocker('hop3 push to a registry, hop3 run pulls by digest (real registry
     }
   });
 });
-
-/** Every tag and repo digest of the image goes: the engine no longer has it at all. */
-async function removeLocalImage(id: string): Promise<void> {
-  await docker.getImage(id).remove({ force: true });
-  await expect(docker.getImage(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
-}

@@ -1,12 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalRegistry } from '../helpers/local-registry.js';
 import { checkProbes, freePort, logLines, Sandbox } from '../helpers/sandbox.js';
-import { describeDocker, docker, LOCAL_IMAGES, sweepTestResources } from './docker-engine.js';
+import { describeDocker, docker, LOCAL_IMAGES, removeLocalImage, sweepTestResources } from './docker-engine.js';
 import { singleNodeSwarm, sweepServices, tcpEngineProxy } from './swarm-engine.js';
 
-const APPS = ['swm-app', 'swm-scale', 'swm-local', 'swm-pinned'];
+const APPS = ['swm-app', 'swm-scale', 'swm-local', 'swm-pinned', 'swm-private'];
 /** This machine's routing mesh does not answer (see README): the tests that fetch publish in host mode. */
 const HOST_MODE = { HOP3_SWARM_PUBLISH: 'host', HOP3_ROUTER: 'off' };
 
@@ -157,6 +157,47 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
       for (const info of await docker.listImages().catch(() => [])) {
         for (const ref of [...(info.RepoDigests ?? []), ...(info.RepoTags ?? [])]) {
           if (ref.startsWith(`${registry.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
+        }
+      }
+    }
+  });
+
+  it('gives the nodes the user\'s registry credentials: a pinned image only a login may pull runs with them, not without', async () => {
+    const user = { username: 'ci', password: 'hop3-swarm-pw' };
+    await using locked = await LocalRegistry.start({ auth: user });
+    const config = path.join(sandbox.dir, 'swarm-docker-config');
+    const noConfig = path.join(sandbox.dir, 'swarm-no-docker-config');
+    await mkdir(config, { recursive: true });
+    await mkdir(noConfig, { recursive: true });
+    await writeFile(path.join(config, 'config.json'), JSON.stringify({ auths: { [locked.host]: { auth: Buffer.from(`${user.username}:${user.password}`).toString('base64') } } }));
+    try {
+      const dir = await sandbox.fixture('docker-own-dockerfile', 'swm-private');
+      const local = path.join(sandbox.dir, 'private-local.json');
+      expect((await sandbox.hop3(['build', dir, '--builder', 'docker', '--output', local, '--quiet'], { env: LOCAL_IMAGES })).exitCode).toBe(0);
+      const push = await sandbox.hop3(['push', local, '--registry', locked.host, '--json'], { env: { DOCKER_CONFIG: config } });
+      expect(push.exitCode, push.all).toBe(0);
+      const { file } = JSON.parse(push.stdout) as { file: string };
+      // Not on the (only) node any more: its task must pull, from a registry that refuses anonymous pulls.
+      await removeLocalImage(JSON.parse(await readFile(file, 'utf8')).metadata.image_id);
+      const port = await freePort();
+      const run = (dockerConfig: string) => sandbox.hop3(['run', 'swm-private', '--artifact', file, '--target', 'swarm', '--port', String(port)], { env: { ...HOST_MODE, DOCKER_CONFIG: dockerConfig } });
+
+      const denied = await run(noConfig);
+      expect(denied.exitCode, denied.all).toBe(1);
+      expect(denied.stderr).toContain('[DEPLOY_IMAGE_PULL_FAILED]');
+      expect(denied.stderr).toMatch(/A node could not get the image of service hop3-swm-private-web \(No such image: 127\.0\.0\.1:\d+\/swm-private@sha256:/);
+      expect(denied.stderr).toContain(`docker login ${locked.host}`);
+      expect(await docker.listServices({ filters: JSON.stringify({ label: ['io.hop3.app=swm-private'] }) })).toEqual([]);
+
+      const allowed = await run(config);
+      expect(allowed.exitCode, allowed.all).toBe(0);
+      expect(allowed.all).not.toContain(user.password);
+      await checkProbes(`http://127.0.0.1:${port}/`, 'docker-own-dockerfile');
+      expect((await sandbox.hop3(['stop', 'swm-private'])).exitCode).toBe(0);
+    } finally {
+      for (const info of await docker.listImages().catch(() => [])) {
+        for (const ref of [...(info.RepoDigests ?? []), ...(info.RepoTags ?? [])]) {
+          if (ref.startsWith(`${locked.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
         }
       }
     }
