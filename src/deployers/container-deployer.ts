@@ -260,7 +260,7 @@ function checkDigest(artifact: Artifact, info: Docker.ImageInspectInfo, digest: 
 }
 
 /** Labels of every container of a release: the worker (or one-off: before_run, release) it runs. */
-function oneOffLabels(artifact: Artifact, options: ReleasePhaseOptions, worker: string): Record<string, string> {
+export function oneOffLabels(artifact: Artifact, options: ReleasePhaseOptions, worker: string): Record<string, string> {
   return {
     ...extraLabels(options.env),
     [LABELS.app]: options.paths.app,
@@ -280,6 +280,21 @@ interface OneOff {
   log: Logger;
 }
 
+/** A one-off command of an image failed (in a container, or a Swarm job): the deploy stops, the running release serves. */
+export function oneOffFailed(run: Pick<OneOff, 'kind' | 'command' | 'image'>, outcome: { where: string; exitCode?: number | undefined; reason?: string | undefined; output: string }): Hop3Error {
+  const how = outcome.exitCode !== undefined ? `exit code ${outcome.exitCode}` : (outcome.reason ?? 'it did not run');
+  const details = { command: run.command, ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}), outputTail: tail(outcome.output) };
+  return run.kind === 'release'
+    ? new Hop3Error('DEPLOY_CONTAINER_RELEASE_FAILED', `release command \`${run.command}\` failed in ${outcome.where} of ${run.image} (${how}); the release was not started.`, {
+        ...details,
+        hint: 'Fix the command (the Procfile release line) and deploy again; the running release, if any, keeps serving.',
+      })
+    : new Hop3Error('DEPLOY_CONTAINER_BEFORE_RUN_FAILED', `before_run command \`${run.command}\` failed in ${outcome.where} of ${run.image} (${how}); no worker was started.`, {
+        ...details,
+        hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
+      });
+}
+
 /** Run a command to completion in a throwaway container of the image; a non-zero exit fails the deploy. */
 async function runOnce(docker: DockerClient, run: OneOff): Promise<void> {
   const container = await docker.createContainer({
@@ -295,18 +310,7 @@ async function runOnce(docker: DockerClient, run: OneOff): Promise<void> {
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     const output = decodeLogFrames(await container.logs({ stdout: true, stderr: true, follow: false }));
     for (const line of output.split('\n').filter(Boolean)) run.log.output(line);
-    if (StatusCode !== 0) {
-      const details = { command: run.command, exitCode: StatusCode, outputTail: tail(output) };
-      throw run.kind === 'release'
-        ? new Hop3Error('DEPLOY_CONTAINER_RELEASE_FAILED', `release command \`${run.command}\` failed in a container of ${run.image} (exit code ${StatusCode}); the release was not started.`, {
-            ...details,
-            hint: 'Fix the command (the Procfile release line) and deploy again; the running release, if any, keeps serving.',
-          })
-        : new Hop3Error('DEPLOY_CONTAINER_BEFORE_RUN_FAILED', `before_run command \`${run.command}\` failed in a container of ${run.image} (exit code ${StatusCode}); no worker was started.`, {
-            ...details,
-            hint: 'Fix the command ([run] before-run in hop3.toml or the Procfile prerun line) and rebuild; the previous release keeps running.',
-          });
-    }
+    if (StatusCode !== 0) throw oneOffFailed(run, { where: 'a container', exitCode: StatusCode, output });
   } finally {
     await removeContainer(docker, container.id);
   }

@@ -7,15 +7,16 @@ import { registryAuthFor, registryHostOf, type RegistryAuth } from '../engines/d
 import { extraLabels, LABELS } from '../engines/labels.js';
 import { Hop3Error, isHop3Error, withOutputTail, wrapError } from '../errors.js';
 import type { RunState, WorkerRecord } from '../state/releases.js';
-import { containerEnv, DEFAULT_PATH, leastPrivilege, removeImage } from './container-deployer.js';
-import { selectWorkers, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type Started, type WorkerStatus } from './deployer.js';
+import { containerEnv, DEFAULT_PATH, leastPrivilege, oneOffLabels, removeImage } from './container-deployer.js';
+import { selectWorkers, type Deployer, type DeployerContext, type DeployerEngines, type DeployOptions, type LogOptions, type ReleasePhaseOptions, type Started, type WorkerStatus } from './deployer.js';
 import { healthCommand } from './health-command.js';
-import { engineLogTail, writeEngineLogs, type EngineLogs } from './log-frames.js';
+import { runSwarmJob } from './swarm-job.js';
+import { engineLogsOf, POLL_MS, removeService, type Task } from './swarm-services.js';
+import { engineLogTail, writeEngineLogs } from './log-frames.js';
 import { healthProbe, releasePolicy, startTimeout, webPort } from './release-policy.js';
 import { webWorkerName } from './worker-env.js';
 
 const NS = 1_000_000_000;
-const POLL_MS = 500;
 /** Seconds Swarm watches each updated task for a failure before it moves on (it is healthy by then). */
 const MONITOR_S = 2;
 /** Seconds a task gets to stop on SIGTERM before SIGKILL. */
@@ -41,15 +42,22 @@ export class SwarmDeployer implements Deployer {
 
   /** The manager answers, and the image is there (or pinned by digest, for the nodes to pull). */
   async check(artifact: Artifact, ctx: DeployerContext): Promise<void> {
-    refuseUnsupported(artifact);
     publishMode(ctx.env);
     await serviceImage(await this.connect(ctx.env), artifact, ctx.env);
   }
 
-  async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
-    refuseUnsupported(artifact);
+  /** The release commands, each a Swarm job on the cluster, before any service changes. */
+  async releasePhase(artifact: Artifact, options: ReleasePhaseOptions): Promise<void> {
     const docker = await this.connect(options.env);
     const image = await serviceImage(docker, artifact, options.env);
+    await runJobs(docker, 'release', artifact, image, options);
+  }
+
+  async deploy(artifact: Artifact, options: DeployOptions): Promise<Started> {
+    const docker = await this.connect(options.env);
+    const image = await serviceImage(docker, artifact, options.env);
+    // Once per deploy, before the services change (a task Swarm restarts later does not run them again).
+    await runJobs(docker, 'before_run', artifact, image, options);
     const publish = publishMode(options.env);
     const replicas = options.replicas ?? releasePolicy(artifact).replicas;
     const web = webWorkerName(artifact);
@@ -193,7 +201,6 @@ export class SwarmDeployer implements Deployer {
 }
 
 type NodeInfo = { ID?: string; Description?: { Hostname?: string }; Status?: { State?: string }; Spec?: { Availability?: string } };
-type Task = { ID?: string; DesiredState?: string; Slot?: number; NodeID?: string; Status?: { State?: string; Err?: string; Message?: string }; Spec?: { ContainerSpec?: { Labels?: Record<string, string> } } };
 type ServiceInfo = Docker.Service & { ID?: string; Version?: { Index?: number }; Spec?: SwarmServiceSpec; UpdateStatus?: { State?: string; StartedAt?: string; Message?: string } };
 
 /** What deploy changed on the manager, to wait for and to undo. */
@@ -235,11 +242,22 @@ async function serviceImage(docker: DockerClient, artifact: Artifact, env: NodeJ
   }
 }
 
-/** What the swarm target does not run yet: refused before anything is touched, rather than silently skipped. */
-function refuseUnsupported(artifact: Artifact): void {
-  if (artifact.runtime.before_run.length > 0) {
-    throw new Hop3Error('DEPLOY_SWARM_UNSUPPORTED', `The swarm target does not run before_run commands yet (${artifact.runtime.before_run.join('; ')}); nothing was changed.`, {
-      hint: 'Deploy with the container target, or run the command yourself (docker run --rm <image> sh -c "...") before deploying.',
+/** The artifact's before_run or release commands, in order, each a Swarm job of the release's image and environment. */
+async function runJobs(docker: DockerClient, kind: 'before_run' | 'release', artifact: Artifact, image: ServiceImage, options: ReleasePhaseOptions): Promise<void> {
+  const commands = kind === 'release' ? (artifact.runtime.release ?? []) : artifact.runtime.before_run;
+  const env = containerEnv(artifact, kind, { port: webPort(artifact) ?? options.port, imagePath: image.path, generated: options.generatedEnv });
+  for (const [index, command] of commands.entries()) {
+    options.log.step(`${kind === 'release' ? `release phase of release ${options.release}` : 'before_run'} (Swarm job): ${command}`);
+    await runSwarmJob(docker, {
+      kind,
+      name: `${serviceName(options.paths.app, kind.replace('_', '-'))}-${options.release}-${index + 1}`,
+      command,
+      image,
+      env,
+      labels: oneOffLabels(artifact, options, kind),
+      workingDir: artifact.runtime.working_dir || undefined,
+      log: options.log,
+      signal: options.signal,
     });
   }
 }
@@ -514,14 +532,6 @@ async function undo(docker: DockerClient, changes: readonly Change[], options: D
   await waitContainersGone(docker, changes.filter((c) => c.created).map((c) => c.id));
 }
 
-async function removeService(docker: DockerClient, id: string): Promise<void> {
-  await docker
-    .getService(id)
-    .remove()
-    .catch((error: { statusCode?: number }) => {
-      if (error.statusCode !== 404) throw error;
-    });
-}
 
 /** Swarm removes a service's containers after the call returns: wait (bounded) so its port is free again. */
 async function waitContainersGone(docker: DockerClient, ids: readonly string[]): Promise<void> {
@@ -534,9 +544,4 @@ async function waitContainersGone(docker: DockerClient, ids: readonly string[]):
     if (left.every((list) => list.length === 0) && tasks.length === 0) return;
     await sleep(POLL_MS);
   }
-}
-
-/** The engine's logs of a service (dockerode types each `follow` its own way). */
-function engineLogsOf(docker: DockerClient): EngineLogs {
-  return (id, { follow, ...options }) => (follow ? docker.getService(id).logs({ ...options, follow: true }) : docker.getService(id).logs({ ...options, follow: false }));
 }

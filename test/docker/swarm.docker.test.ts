@@ -6,7 +6,7 @@ import { checkProbes, freePort, logLines, Sandbox } from '../helpers/sandbox.js'
 import { describeDocker, docker, LOCAL_IMAGES, removeLocalImage, sweepTestResources } from './docker-engine.js';
 import { singleNodeSwarm, sweepServices, tcpEngineProxy } from './swarm-engine.js';
 
-const APPS = ['swm-app', 'swm-scale', 'swm-local', 'swm-pinned', 'swm-private'];
+const APPS = ['swm-app', 'swm-scale', 'swm-local', 'swm-pinned', 'swm-private', 'swm-jobs'];
 /** This machine's routing mesh does not answer (see README): the tests that fetch publish in host mode. */
 const HOST_MODE = { HOP3_SWARM_PUBLISH: 'host', HOP3_ROUTER: 'off' };
 
@@ -201,6 +201,46 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
         }
       }
     }
+  });
+
+  it('runs release and before_run commands as Swarm jobs before the services change; a failing release command changes nothing', async () => {
+    const dir = await sandbox.fixture('swap-app', 'swm-jobs');
+    await writeFile(path.join(dir, 'hop3.toml'), '[healthcheck]\npath = "/health"\ntimeout = 5\ninterval = 1\nretries = 2\n\n[run]\nbefore-run = "echo before_run as $PROC_TYPE"\n');
+    const procfile = (release: string) => writeFile(path.join(dir, 'Procfile'), `web: python3 server.py\nrelease: ${release}\n`);
+    const port = await freePort();
+    const deploy = async () => {
+      const build = await sandbox.hop3(['build', dir, '--builder', 'docker', '--quiet'], { env: LOCAL_IMAGES });
+      expect(build.exitCode, build.all).toBe(0);
+      return sandbox.hop3(['run', 'swm-jobs', '--target', 'swarm', '--port', String(port)], { env: HOST_MODE });
+    };
+    const services = async () => (await docker.listServices({ filters: JSON.stringify({ label: ['io.hop3.app=swm-jobs'] }) })).map((service) => service.Spec?.Name).sort();
+
+    await procfile('echo migrating as $PROC_TYPE of $APP');
+    const first = await deploy();
+    expect(first.exitCode, first.all).toBe(0);
+    const lines = logLines(first.stderr);
+    const release = lines.findIndex((line) => line.includes('release phase of release 1 (Swarm job): echo migrating'));
+    const before = lines.findIndex((line) => line.includes('before_run (Swarm job): echo before_run as $PROC_TYPE'));
+    const created = lines.findIndex((line) => line.startsWith('created service hop3-swm-jobs-web'));
+    expect([release, before, created].every((i) => i >= 0), first.stderr).toBe(true);
+    expect(release < before && before < created, first.stderr).toBe(true);
+    expect(first.stderr).toMatch(/\n\S* *migrating as release of swm-jobs/);
+    expect(first.stderr).toMatch(/\n\S* *before_run as before_run/);
+    expect(await body(port)).toBe('swap-app v1');
+    expect(await services()).toEqual(['hop3-swm-jobs-web']); // the job services are gone
+
+    await writeFile(path.join(dir, 'version.txt'), 'v2\n');
+    await procfile('echo migration failed >&2; exit 4');
+    const failed = await deploy();
+    expect(failed.exitCode, failed.all).toBe(1);
+    expect(failed.stderr).toContain('[DEPLOY_CONTAINER_RELEASE_FAILED]');
+    expect(failed.stderr).toMatch(/release command `echo migration failed >&2; exit 4` failed in a Swarm job of \S+ \(exit code 4\); the release was not started/);
+    expect(failed.stderr).toContain('migration failed');
+    expect(failed.stderr).not.toContain('updating service');
+    expect(await body(port)).toBe('swap-app v1');
+    expect(await services()).toEqual(['hop3-swm-jobs-web']);
+    expect(JSON.parse((await sandbox.hop3(['status', 'swm-jobs', '--json'])).stdout)).toMatchObject({ release: 1, running: true });
+    expect((await sandbox.hop3(['stop', 'swm-jobs'])).exitCode).toBe(0);
   });
 
   it('refuses --replicas on a target that runs one copy of each worker, and a local build on the swarm target', async () => {
