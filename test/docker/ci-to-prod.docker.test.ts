@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { LocalRegistry } from '../helpers/local-registry.js';
 import { ROOT } from '../helpers/sandbox.js';
-import { describeDocker, docker, sweepTestResources } from './docker-engine.js';
+import { describeDocker, removeRegistryReferences, sweepTestResources } from './docker-engine.js';
 
 const APP = 'shp-ci-to-prod';
 const SCRIPT = path.join(ROOT, 'scripts', 'ci-to-prod-example.sh');
@@ -13,9 +13,7 @@ describeDocker('README "Build in CI, run in production" (scripts/ci-to-prod-exam
   let registry: LocalRegistry | undefined;
   afterAll(async () => {
     await sweepTestResources([APP]);
-    for (const info of await docker.listImages().catch(() => [])) {
-      for (const ref of info.RepoDigests ?? []) if (registry && ref.startsWith(`${registry.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
-    }
+    if (registry) await removeRegistryReferences(registry.host);
     await registry?.[Symbol.asyncDispose]();
   });
 

@@ -47,3 +47,12 @@ export async function removeLocalImage(id: string): Promise<void> {
   await docker.getImage(id).remove({ force: true });
   await expect(docker.getImage(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
 }
+
+/** Forget every reference to a test registry's images (tags and repo digests); the images themselves go by their labels. */
+export async function removeRegistryReferences(registryHost: string): Promise<void> {
+  for (const info of await docker.listImages().catch(() => [])) {
+    for (const ref of [...(info.RepoDigests ?? []), ...(info.RepoTags ?? [])]) {
+      if (ref.startsWith(`${registryHost}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
+    }
+  }
+}

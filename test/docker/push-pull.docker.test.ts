@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalRegistry } from '../helpers/local-registry.js';
 import { checkProbes, freePort, logLines, ROOT, Sandbox } from '../helpers/sandbox.js';
-import { describeDocker, docker, LOCAL_IMAGES, removeLocalImage, sweepTestResources } from './docker-engine.js';
+import { describeDocker, docker, LOCAL_IMAGES, removeLocalImage, removeRegistryReferences, sweepTestResources } from './docker-engine.js';
 
 const APP = 'shp-push';
 const FIXTURE = 'docker-own-dockerfile'; // a busybox image of a few MB: pushes and pulls stay cheap
@@ -27,11 +27,7 @@ describeDocker('hop3 push to a registry, hop3 run pulls by digest (real registry
 
   afterAll(async () => {
     // Only the references this file made (the busybox base keeps its own tag and ID); the app's image goes by its labels.
-    for (const info of await docker.listImages().catch(() => [])) {
-      for (const ref of [...(info.RepoDigests ?? []), ...(info.RepoTags ?? [])]) {
-        if (registry && ref.startsWith(`${registry.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
-      }
-    }
+    if (registry) await removeRegistryReferences(registry.host);
     await sweepTestResources([APP]);
     await sandbox?.[Symbol.asyncDispose]();
     await registry?.[Symbol.asyncDispose]();
@@ -149,8 +145,6 @@ describeDocker('hop3 push to a registry, hop3 run pulls by digest (real registry
     expect(run.all).not.toContain(user.password);
     await checkProbes(`http://127.0.0.1:${port}/`, FIXTURE);
     expect((await sandbox.hop3(['stop', APP], { env: { HOP3_HOME: home } })).exitCode).toBe(0);
-    for (const info of await docker.listImages()) {
-      for (const ref of info.RepoDigests ?? []) if (ref.startsWith(`${locked.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
-    }
+    await removeRegistryReferences(locked.host);
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalRegistry } from '../helpers/local-registry.js';
 import { checkProbes, freePort, logLines, Sandbox } from '../helpers/sandbox.js';
-import { describeDocker, docker, LOCAL_IMAGES, removeLocalImage, sweepTestResources } from './docker-engine.js';
+import { describeDocker, docker, LOCAL_IMAGES, removeLocalImage, removeRegistryReferences, sweepTestResources } from './docker-engine.js';
 import { singleNodeSwarm, sweepServices, tcpEngineProxy } from './swarm-engine.js';
 
 const APPS = ['swm-app', 'swm-scale', 'swm-local', 'swm-pinned', 'swm-private', 'swm-jobs'];
@@ -154,11 +154,7 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
       expect(Spec.TaskTemplate.ContainerSpec.Image).toBe(location);
       expect((await sandbox.hop3(['stop', 'swm-pinned'])).exitCode).toBe(0);
     } finally {
-      for (const info of await docker.listImages().catch(() => [])) {
-        for (const ref of [...(info.RepoDigests ?? []), ...(info.RepoTags ?? [])]) {
-          if (ref.startsWith(`${registry.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
-        }
-      }
+      await removeRegistryReferences(registry.host);
     }
   });
 
@@ -195,11 +191,7 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
       await checkProbes(`http://127.0.0.1:${port}/`, 'docker-own-dockerfile');
       expect((await sandbox.hop3(['stop', 'swm-private'])).exitCode).toBe(0);
     } finally {
-      for (const info of await docker.listImages().catch(() => [])) {
-        for (const ref of [...(info.RepoDigests ?? []), ...(info.RepoTags ?? [])]) {
-          if (ref.startsWith(`${locked.host}/`)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
-        }
-      }
+      await removeRegistryReferences(locked.host);
     }
   });
 
