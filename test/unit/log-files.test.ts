@@ -130,7 +130,7 @@ describe('followFiles', () => {
     const output = await follow(
       { web: file },
       async () => {
-        for (let round = 0; round < 200; round++) {
+        for (let round = 0; round < 80; round++) {
           await appendFile(file, numbered(++line, line));
           // one or two rotations (LOG_KEEP is 3), each followed by a new file with a line in it
           for (let rotation = 0; rotation <= round % 2; rotation++) {
