@@ -12,6 +12,18 @@ const HOST_MODE = { HOP3_SWARM_PUBLISH: 'host', HOP3_ROUTER: 'off' };
 
 const body = async (port: number) => fetch(`http://127.0.0.1:${port}/`).then(async (response) => (await response.text()).trim(), (error: Error & { cause?: Error }) => `no answer: ${error.cause?.message ?? error.message}`);
 
+/** Until Swarm reports the service's rollback completed and a task of it running (bounded). */
+async function waitRolledBack(serviceId: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { UpdateStatus } = (await docker.getService(serviceId).inspect()) as { UpdateStatus?: { State?: string } };
+    const tasks = (await docker.listTasks({ filters: JSON.stringify({ service: [serviceId], 'desired-state': ['running'] }) })) as Array<{ Status?: { State?: string } }>;
+    if (UpdateStatus?.State === 'rollback_completed' && tasks.some((t) => t.Status?.State === 'running')) return;
+    if (Date.now() > deadline) throw new Error(`Swarm's rollback did not complete within ${timeoutMs} ms (update state ${UpdateStatus?.State})`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
   let swarm: Awaited<ReturnType<typeof singleNodeSwarm>>;
   let sandbox: Sandbox;
@@ -88,7 +100,13 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
     const broken = await run(built.broken);
     expect(broken.exitCode, broken.all).toBe(1);
     expect(broken.stderr).toContain('[DEPLOY_SWARM_ROLLED_BACK]');
-    expect(broken.stderr).toMatch(/Swarm rolled service hop3-swm-app-web back to release 2: a task of release 3 failed the health check \(GET \/health inside each task/);
+    expect(broken.stderr).toMatch(/Swarm (rolled|is rolling) service hop3-swm-app-web back to release 2: a task of release 3 failed the health check \(GET \/health inside each task/);
+    if (broken.stderr.includes('Swarm is rolling')) {
+      // Seen once in 4 CI runs: Swarm's rollback on a loaded single node took longer than hop3 waits (46 s here);
+      // hop3 said so (above) and which state it left; the rollback still has to end with release 2 serving.
+      expect(broken.stderr).toMatch(/; after \d+ s (the rollback is still rollback_started|\d+ of 1 tasks run again)\./);
+      await waitRolledBack(serviceId, 120_000);
+    }
     expect(await body(port), broken.all).toBe('swap-app v2');
     const releases = JSON.parse((await sandbox.hop3(['releases', 'swm-app', '--json'])).stdout) as Array<{ release: number; status: string }>;
     expect(releases.map((r) => [r.release, r.status])).toEqual([[1, 'retired'], [2, 'live'], [3, 'failed']]);
@@ -106,7 +124,7 @@ describeDocker('swarm deployer (real daemon, single-node swarm)', () => {
     expect(await docker.listServices({ filters: JSON.stringify({ label: ['io.hop3.app=swm-app'] }) })).toEqual([]);
     expect(await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`com.docker.swarm.service.id=${serviceId}`] }) })).toEqual([]);
     expect(await body(port)).toMatch(/^no answer: connect ECONNREFUSED/);
-  });
+  }, 300_000);
 
   it('runs 2 replicas ([run] replicas, routing-mesh publishing), each task shown with its node; host publishing refuses more web replicas than nodes', async () => {
     const port = await freePort();
